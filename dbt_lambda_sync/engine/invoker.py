@@ -1,0 +1,586 @@
+"""One synchronous Lambda invocation, and the boto3 client it goes through.
+
+``invoke`` never raises for anything Lambda, HTTP, the network or the credential source can do:
+it turns every outcome into an ``InvocationResult`` whose ``retryable`` and ``fatal`` flags are
+the whole retry decision, so the runner never inspects botocore exceptions itself.
+
+The client never retries on its own (``total_max_attempts=1``): a retried read timeout would run
+the function a second time unseen, so every retry is the runner's, counted and logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+import boto3
+import botocore.exceptions as bx
+import botocore.session
+import urllib3.exceptions
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
+
+from dbt_lambda_sync.engine.clock import Clock
+from dbt_lambda_sync.errors import CredentialsError
+
+OUTCOMES = (
+    "delivered",
+    "partially_rejected",
+    "function_error",
+    "throttled",
+    "client_error",
+    "service_error",
+    "network_error",
+    "invalid_response",
+)
+
+# Assumed-role sessions last an hour: with less than botocore's refresh window (15 minutes, plus
+# the 10-minute mandatory window) every request would call STS again.
+ASSUME_ROLE_DURATION_SECONDS = 3600
+
+# Error messages end up on every row of a failed batch and in the invocations log; a function
+# that raises with a 5 MB message must not copy it a thousand times.
+MAX_MESSAGE_CHARS = 4000
+
+_THROTTLE_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+
+# Codes after which no invocation of this function can succeed in this run: it is missing, we may
+# not call it, our credentials are refused, or its own configuration (KMS key, VPC, runtime,
+# package) is broken. Several of the configuration ones come back as 502, so the code wins over
+# the status class.
+_FATAL_CODES = frozenset(
+    {
+        # function / version / alias missing
+        "ResourceNotFoundException",
+        "NoPublishedVersionException",
+        # authorisation and credentials
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "IncompleteSignatureException",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "InvalidAccessKeyId",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "AuthFailure",
+        "RequestExpired",
+        "NotAuthorized",
+        # the function's own configuration
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSNotFoundException",
+        "EC2AccessDeniedException",
+        "InvalidSubnetIDException",
+        "InvalidSecurityGroupIDException",
+        "InvalidZipFileException",
+        "InvalidRuntimeException",
+        "EFSMountFailureException",
+        "S3FilesMountFailureException",
+        "RuntimeVersionDeletedException",
+        "RuntimeAliasDeletedException",
+        "CodeArtifactUserDeletedException",
+        "CodeArtifactUserFailedException",
+    }
+)
+
+# Passing conditions (function updating, ENIs being created, EFS hiccups): worth a retry even
+# though their status is 4xx. Every other 5xx is retryable too.
+_TRANSIENT_CODES = frozenset(
+    {
+        "ServiceException",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "ResourceConflictException",
+        "ResourceNotReadyException",
+        "SnapStartNotReadyException",
+        "SnapStartTimeoutException",
+        "CodeArtifactUserPendingException",
+        "EC2ThrottledException",
+        "EC2UnexpectedException",
+        "ENILimitReachedException",
+        "ENINotReadyException",
+        "SubnetIPAddressLimitReachedException",
+        "EFSIOException",
+        "EFSMountConnectivityException",
+        "EFSMountTimeoutException",
+        "S3FilesMountConnectivityException",
+        "S3FilesMountTimeoutException",
+    }
+)
+_TRANSIENT_STATUSES = frozenset({408, 409})
+_FATAL_STATUSES = frozenset({401, 403, 404})
+
+# The credential source itself failed (no credentials anywhere, a broken profile, SSO expired,
+# the metadata service unreachable after botocore's own retries): nothing will work this run.
+_CREDENTIAL_ERRORS: tuple[type[Exception], ...] = (
+    bx.NoCredentialsError,
+    bx.PartialCredentialsError,
+    bx.CredentialRetrievalError,
+    bx.UnknownCredentialError,
+    bx.RefreshWithMFAUnsupportedError,
+    bx.MetadataRetrievalError,
+    bx.NoAuthTokenError,
+    bx.TokenRetrievalError,
+    bx.SSOError,
+    bx.ProfileNotFound,
+    bx.InvalidConfigError,
+    bx.ConfigNotFound,
+)
+
+# Transport failures. botocore wraps urllib3's errors (connection refused/reset, timeouts,
+# truncated bodies) in these; the raw urllib3/OS ones are here in case one slips through a read.
+_NETWORK_ERRORS: tuple[type[Exception], ...] = (
+    bx.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, SSLError, proxy errors
+    bx.HTTPClientError,  # ConnectionClosedError, ReadTimeoutError, ResponseStreamingError
+    bx.IncompleteReadError,
+    urllib3.exceptions.HTTPError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """What one Invoke call came to. ``outcome`` is one of ``OUTCOMES``.
+
+    A 200 without ``FunctionError`` is ``delivered`` here; the caller parses ``payload`` (the
+    function's answer) and may turn it into ``partially_rejected`` or ``invalid_response``.
+    """
+
+    outcome: str
+    status_code: int | None
+    payload: bytes | None
+    function_error: str | None
+    error_code: str | None
+    error_message: str | None
+    executed_version: str | None
+    request_id: str | None
+    retry_after: float | None
+    duration_ms: int
+    retryable: bool
+    fatal: bool
+
+    @property
+    def failure_reason(self) -> str:
+        """``"<error type>: <message>"``: the rejection reason for every row of a failed batch."""
+        kind = self.error_code or self.function_error or self.outcome
+        return f"{kind}: {self.error_message}" if self.error_message else kind
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class _FixedCredentialProvider(CredentialProvider):
+    """Hands a session credentials we built ourselves (the assumed-role ones)."""
+
+    METHOD = "dbt-lambda-sync-assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
+def build_lambda_client(
+    *,
+    region: str | None,
+    endpoint_url: str | None,
+    timeout_seconds: int,
+    max_pool_connections: int,
+    role_arn: str | None = None,
+    external_id: str | None = None,
+    profile: str | None = None,
+    access_key_id_env: str | None = None,
+    secret_access_key_env: str | None = None,
+    session_name: str = "dbt-lambda-sync",
+) -> BaseClient:
+    """A Lambda client that never retries by itself, with one of four credential forms.
+
+    - nothing: the AWS default credential chain;
+    - ``profile``: a named profile from the AWS config/credentials files;
+    - ``access_key_id_env`` + ``secret_access_key_env``: keys read from those environment
+      variables now (a missing variable raises ``CredentialsError`` naming it, never a value);
+    - ``role_arn`` (+ ``external_id``): a role assumed with whichever of the above is the source,
+      refreshed automatically before it expires. STS is first called on the first invoke, so a
+      refused AssumeRole comes back from ``invoke`` as a fatal ``client_error``.
+
+    The result is thread-safe: one client serves every worker of a sync.
+    """
+    try:
+        session = botocore.session.Session(profile=profile)
+        # Touching the profile's config now turns a missing profile into a clear error here
+        # rather than a failure on the first invoke.
+        session.get_scoped_config()
+        region = region or session.get_config_variable("region")
+    except bx.ProfileNotFound as exc:
+        raise CredentialsError(
+            f"AWS profile '{exc.kwargs.get('profile', profile)}' not found"
+        ) from exc
+    except bx.BotoCoreError as exc:
+        raise CredentialsError(f"AWS configuration could not be read: {_scrub(str(exc))}") from exc
+    if not region:
+        raise CredentialsError("no AWS region: set region in the sync or AWS_DEFAULT_REGION")
+    session.set_config_variable("region", region)
+
+    if access_key_id_env or secret_access_key_env:
+        if not (access_key_id_env and secret_access_key_env):
+            raise CredentialsError(
+                "access_key_id_env and secret_access_key_env must be given together"
+            )
+        session.set_credentials(
+            _read_env(access_key_id_env, "access_key_id_env"),
+            _read_env(secret_access_key_env, "secret_access_key_env"),
+        )
+
+    client_session = session
+    if role_arn:
+        client_session = _assumed_role_session(
+            session,
+            region=region,
+            profile=profile,
+            role_arn=role_arn,
+            external_id=external_id,
+            session_name=session_name,
+        )
+
+    config = Config(
+        # One attempt: every retry is the runner's (see the module docstring).
+        retries={"mode": "standard", "total_max_attempts": 1},
+        # Lambda holds the connection for the whole run of the function; give it a margin.
+        read_timeout=timeout_seconds + 5,
+        connect_timeout=10,
+        max_pool_connections=max_pool_connections,
+        # Invocations can last 15 minutes in silence; keepalives stop NAT gateways and
+        # firewalls from dropping the idle connection (AWS's advice for long sync invokes).
+        tcp_keepalive=True,
+        user_agent_extra="dbt-lambda-sync",
+    )
+    boto_session = boto3.session.Session(botocore_session=client_session)
+    return boto_session.client(
+        "lambda", region_name=region, endpoint_url=endpoint_url, config=config
+    )
+
+
+def _read_env(name: str, field: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        # Name the variable only: its value is a secret.
+        raise CredentialsError(
+            f"environment variable {name} (credentials.{field}) is not set or is empty"
+        )
+    return value
+
+
+def _assumed_role_session(
+    base: botocore.session.Session,
+    *,
+    region: str,
+    profile: str | None,
+    role_arn: str,
+    external_id: str | None,
+    session_name: str,
+) -> botocore.session.Session:
+    try:
+        source = base.get_credentials()
+    except bx.BotoCoreError as exc:
+        raise CredentialsError(
+            f"could not load the credentials to assume {role_arn} with: {_scrub(str(exc))}"
+        ) from exc
+    if source is None:
+        raise CredentialsError(
+            f"no AWS credentials found to assume {role_arn} with (default chain, profile or "
+            "environment variables)"
+        )
+    extra_args: dict[str, Any] = {
+        "RoleSessionName": session_name,
+        "DurationSeconds": ASSUME_ROLE_DURATION_SECONDS,
+    }
+    if external_id:
+        extra_args["ExternalId"] = external_id
+    fetcher = AssumeRoleCredentialFetcher(
+        # The STS client comes from the base session, so it honours AWS_ENDPOINT_URL_STS and the
+        # profile's settings; pinned to the function's region for a regional STS endpoint.
+        client_creator=functools.partial(base.create_client, region_name=region),
+        source_credentials=source,
+        role_arn=role_arn,
+        extra_args=extra_args,
+    )
+    credentials = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method=_FixedCredentialProvider.METHOD
+    )
+    assumed = botocore.session.Session(profile=profile)
+    assumed.set_config_variable("region", region)
+    assumed.register_component(
+        "credential_provider", CredentialResolver([_FixedCredentialProvider(credentials)])
+    )
+    return assumed
+
+
+# --- one invocation ------------------------------------------------------------------------------
+
+
+def invoke(
+    client: BaseClient,
+    *,
+    function_name: str,
+    qualifier: str | None,
+    payload: bytes,
+    clock: Clock,
+) -> InvocationResult:
+    """Invoke ``function_name`` synchronously with ``payload`` and classify what happened."""
+    params: dict[str, Any] = {
+        "FunctionName": function_name,
+        "InvocationType": "RequestResponse",
+        "Payload": payload,
+    }
+    if qualifier:
+        params["Qualifier"] = qualifier
+    started = clock.monotonic()
+
+    def elapsed_ms() -> int:
+        return max(0, int(round((clock.monotonic() - started) * 1000)))
+
+    try:
+        response = client.invoke(**params)
+    except (bx.BotoCoreError, bx.ClientError, *_NETWORK_ERRORS) as exc:
+        return _from_exception(exc, elapsed_ms())
+    metadata = response.get("ResponseMetadata", {})
+    stream = response["Payload"]
+    try:
+        # Read everything: the connection goes back to the pool only once the body is consumed.
+        body = stream.read()
+    except (bx.BotoCoreError, *_NETWORK_ERRORS) as exc:
+        # The connection broke while the answer was streaming: the function ran (or is running),
+        # but its answer is lost. Keep what the headers told us.
+        return replace(
+            _from_exception(exc, elapsed_ms()),
+            status_code=response.get("StatusCode"),
+            request_id=metadata.get("RequestId"),
+            executed_version=response.get("ExecutedVersion"),
+        )
+    finally:
+        stream.close()
+
+    status_code = response.get("StatusCode") or metadata.get("HTTPStatusCode")
+    function_error = response.get("FunctionError")
+    common = dict(
+        status_code=status_code,
+        payload=body,
+        executed_version=response.get("ExecutedVersion"),
+        request_id=metadata.get("RequestId"),
+        retry_after=None,
+        duration_ms=elapsed_ms(),
+    )
+    if function_error:
+        # Uncaught exception, timeout, out of memory...: the payload says which. Retryable, as
+        # timeouts and crashes are often passing; the runner's attempt budget bounds it.
+        error_type, message = _function_error_details(body, function_error)
+        return InvocationResult(
+            outcome="function_error",
+            function_error=function_error,
+            error_code=error_type,
+            error_message=message,
+            retryable=True,
+            fatal=False,
+            **common,
+        )
+    return InvocationResult(
+        outcome="delivered",
+        function_error=None,
+        error_code=None,
+        error_message=None,
+        retryable=False,
+        fatal=False,
+        **common,
+    )
+
+
+def _from_exception(exc: Exception, duration_ms: int) -> InvocationResult:
+    """Classify what botocore raised (before the answer, or while reading it)."""
+    if isinstance(exc, bx.ClientError):
+        return _from_client_error(exc, duration_ms)
+    name = type(exc).__name__
+    if isinstance(exc, _CREDENTIAL_ERRORS):
+        return _failure("client_error", name, f"AWS credentials: {exc}", duration_ms, fatal=True)
+    if isinstance(exc, bx.ParamValidationError):
+        # Only the function name or qualifier can be invalid, and they are the same for every
+        # invocation of the sync.
+        return _failure("client_error", name, str(exc), duration_ms, fatal=True)
+    if isinstance(exc, _NETWORK_ERRORS):
+        return _failure("network_error", name, str(exc), duration_ms, retryable=True)
+    # Anything else botocore raises: report it on the batch rather than crash the run.
+    return _failure("client_error", name, str(exc), duration_ms)
+
+
+def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResult:
+    response: dict[str, Any] = exc.response or {}
+    error = response.get("Error", {})
+    metadata = response.get("ResponseMetadata", {})
+    code = str(error.get("Code") or "UnknownError")
+    status = metadata.get("HTTPStatusCode")
+    message = str(error.get("Message") or error.get("message") or "")
+    common = dict(
+        status_code=status,
+        payload=None,
+        function_error=None,
+        error_code=code,
+        executed_version=None,
+        request_id=metadata.get("RequestId"),
+        duration_ms=duration_ms,
+    )
+
+    if exc.operation_name and exc.operation_name != "Invoke":
+        # Raised while fetching credentials (the AssumeRole call behind assumed-role credentials).
+        transient = status == 429 or code in _THROTTLE_CODES or (status or 0) >= 500
+        return InvocationResult(
+            outcome="service_error" if transient else "client_error",
+            error_message=_clean(f"AWS credentials: {exc.operation_name} failed: {message}"),
+            retry_after=None,
+            retryable=transient,
+            fatal=not transient,
+            **common,
+        )
+
+    if status == 429 or code in _THROTTLE_CODES:
+        reason = response.get("Reason")
+        if reason:
+            message = f"{message} (Reason: {reason})" if message else f"Reason: {reason}"
+        return InvocationResult(
+            outcome="throttled",
+            error_message=_clean(message),
+            retry_after=_retry_after(response),
+            retryable=True,
+            fatal=False,
+            **common,
+        )
+
+    outcome = "service_error" if (status or 0) >= 500 else "client_error"
+    fatal = code in _FATAL_CODES or status in _FATAL_STATUSES
+    retryable = not fatal and (
+        code in _TRANSIENT_CODES or status in _TRANSIENT_STATUSES or (status or 0) >= 500
+    )
+    # Everything else (400 invalid content, 413 too large, 415...) concerns this payload only:
+    # neither retried nor fatal; the rows are rejected with the reason.
+    return InvocationResult(
+        outcome=outcome,
+        error_message=_clean(message),
+        retry_after=None,
+        retryable=retryable,
+        fatal=fatal,
+        **common,
+    )
+
+
+def _failure(
+    outcome: str,
+    code: str,
+    message: str,
+    duration_ms: int,
+    *,
+    retryable: bool = False,
+    fatal: bool = False,
+) -> InvocationResult:
+    return InvocationResult(
+        outcome=outcome,
+        status_code=None,
+        payload=None,
+        function_error=None,
+        error_code=code,
+        error_message=_clean(message),
+        executed_version=None,
+        request_id=None,
+        retry_after=None,
+        duration_ms=duration_ms,
+        retryable=retryable,
+        fatal=fatal,
+    )
+
+
+def _retry_after(response: dict[str, Any]) -> float | None:
+    """Lambda's wait hint: modelled as ``retryAfterSeconds`` (from the Retry-After header)."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    for raw in (response.get("retryAfterSeconds"), headers.get("retry-after")):
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            continue
+        if value >= 0:
+            return value
+    return None
+
+
+def _function_error_details(body: bytes, function_error: str) -> tuple[str, str]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and ("errorType" in document or "errorMessage" in document):
+        error_type = str(document.get("errorType") or function_error)
+        message = document.get("errorMessage")
+        return error_type, _clean("" if message is None else str(message))
+    text = body.decode("utf-8", errors="replace").strip()
+    return function_error, _clean(text)
+
+
+# Secrets that can show up in AWS error messages: InvalidSignatureException echoes the canonical
+# request, which includes the x-amz-security-token header; access key IDs appear in several.
+_SCRUB_PATTERNS = (
+    (re.compile(r"(?i)(x-amz-security-token\s*[:=]\s*)[^\s'\",;]+"), r"\1<redacted>"),
+    (re.compile(r"(?i)(X-Amz-Signature\s*[:=]\s*)[0-9a-f]+"), r"\1<redacted>"),
+    (re.compile(r"(?i)(Signature\s*=\s*)[0-9a-f]{16,}"), r"\1<redacted>"),
+    (
+        re.compile(
+            r"(?i)((?:aws_)?(?:secret_access_key|secret_key|session_token|secretaccesskey"
+            r"|sessiontoken)[\"']?\s*[:=]\s*[\"']?)[^\s'\",;]+"
+        ),
+        r"\1<redacted>",
+    ),
+    (re.compile(r"\b((?:AKIA|ASIA|AROA|AIDA|ANPA|ABIA|ACCA)[A-Z0-9]{4})[A-Z0-9]{12}\b"), r"\1…"),
+)
+
+
+def _scrub(text: str) -> str:
+    for pattern, replacement in _SCRUB_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _clean(text: str) -> str:
+    """Scrub secrets and cap the length of a message that is stored and printed."""
+    text = _scrub(text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + f"… ({len(text) - MAX_MESSAGE_CHARS} more characters)"
+    return text

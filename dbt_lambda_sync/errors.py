@@ -1,0 +1,85 @@
+"""The one error tree of dbt-lambda-sync.
+
+Every error the core raises descends from ``SyncError``. The class decides two things callers
+never re-derive: the CLI's exit code (``exit_code``) and, for invocation failures, whether the
+runner retries (``retryable``) or stops the sync (``fatal``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SyncError(Exception):
+    """Base of every error dbt-lambda-sync raises on purpose."""
+
+    exit_code = 1
+
+
+# --- user mistakes: printed without a traceback, exit 2, nothing was sent -----------------------
+
+
+class UserError(SyncError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one sync definition, named down to the field."""
+
+    model: str
+    sync: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        sync = f"sync '{self.sync}'" if self.sync else "sync <unnamed>"
+        where = f"model '{self.model}', {sync}"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class DefinitionError(UserError):
+    """One or more sync definitions are invalid; carries every problem found, not only the first."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} invalid sync definition problem(s):\n{lines}")
+
+
+class UsageError(UserError):
+    """The command line asks for something that does not exist or does not make sense."""
+
+
+# --- the environment: a sync could not run, exit 3 ----------------------------------------------
+
+
+class EnvironmentFailure(SyncError):
+    exit_code = 3
+
+
+class WarehouseError(EnvironmentFailure):
+    """The warehouse could not be reached or refused a statement."""
+
+
+class LeaseHeldError(EnvironmentFailure):
+    """Another runner holds the lease on a sync."""
+
+    def __init__(self, sync_name: str, holder: str, expires_at: object):
+        self.sync_name = sync_name
+        self.holder = holder
+        super().__init__(
+            f"sync '{sync_name}' is being run by {holder} (lease held until {expires_at} UTC); "
+            "wait for it to finish, or for the lease to expire if that runner died"
+        )
+
+
+class FunctionUnavailable(EnvironmentFailure):
+    """The Lambda function cannot be invoked at all (not found, access denied, bad credentials)."""
+
+
+class CredentialsError(EnvironmentFailure):
+    """AWS credentials could not be obtained from the configured source."""

@@ -1,0 +1,102 @@
+"""What the core tells the outside world while it works: the reporter interface the CLI implements.
+
+The core never prints; it calls a Reporter. Summaries are plain data with a JSON form for scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """The pending change set of one sync, as `plan` prints it."""
+
+    name: str
+    model: str
+    added: int
+    changed: int
+    removed: int
+    invalid: int
+    first_run: bool
+    duplicate_keys: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.removed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "invalid": self.invalid,
+            "first_run": self.first_run,
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    sync: str
+    planned_rows: int
+    delivered_rows: int
+    rejected_rows: int
+    invocations: int
+    elapsed_seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        done = self.delivered_rows + self.rejected_rows
+        return done / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        rate = self.rows_per_second
+        left = self.planned_rows - self.delivered_rows - self.rejected_rows
+        return max(0.0, left / rate) if rate > 0 else None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    sync: str
+    model: str
+    status: str  # success, partial, failed, dry_run
+    first_run: bool
+    planned_added: int
+    planned_changed: int
+    planned_removed: int
+    delivered_rows: int
+    rejected_rows: int
+    invalid_rows: int
+    skipped_rows: int
+    invocations: int
+    retries: int
+    duration_seconds: float
+    error: str | None = None
+    event_bytes: int | None = None  # dry runs: bytes of the events that would be sent
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None or k == "error"}
+
+
+class Reporter(Protocol):
+    def sync_started(self, plan: PlanSummary) -> None: ...
+
+    def progress(self, progress: Progress) -> None: ...
+
+    def sync_finished(self, summary: RunSummary) -> None: ...
+
+
+class NullReporter:
+    def sync_started(self, plan: PlanSummary) -> None:
+        pass
+
+    def progress(self, progress: Progress) -> None:
+        pass
+
+    def sync_finished(self, summary: RunSummary) -> None:
+        pass

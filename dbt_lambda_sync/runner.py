@@ -1,0 +1,527 @@
+"""Runs one sync: fresh plan, lease, delivery under limits, checkpoints, logs.
+
+The main thread owns the warehouse (dbt connections are per thread); worker threads only render
+events and call Lambda. The snapshot moves only at checkpoints and only past rows a result
+confirmed, so a runner killed at any moment re-sends at most the rows in flight and those
+confirmed since the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from dbt_lambda_sync.definitions import SyncDefinition, check_columns
+from dbt_lambda_sync.engine.clock import Clock, SystemClock
+from dbt_lambda_sync.engine.invoker import InvocationResult, build_lambda_client, invoke
+from dbt_lambda_sync.engine.limiter import RateLimiter
+from dbt_lambda_sync.engine.retry import RetryPolicy
+from dbt_lambda_sync.errors import DefinitionError, FunctionUnavailable, SyncError, UsageError
+from dbt_lambda_sync.events import (
+    OVERSIZED_REASON,
+    Answer,
+    Batch,
+    Batcher,
+    EventContext,
+    PlannedRow,
+    parse_answer,
+    render_event,
+)
+from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Progress, Reporter, RunSummary
+from dbt_lambda_sync.state import (
+    DUPLICATE_KEY_REASON,
+    Checkpoint,
+    Failure,
+    RunCounters,
+    StateRow,
+    SyncState,
+)
+from dbt_lambda_sync.warehouse import Warehouse
+
+PLAN_PAGE_ROWS = 5000
+TRIGGERED_ORDER = ("added", "changed", "removed")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    dry_run: bool = False
+    full_refresh: bool = False
+    checkpoint_seconds: float = 1.0
+    lease_seconds: float = float(os.environ.get("DBT_LAMBDA_SYNC_LEASE_SECONDS", "120"))
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def utcnow() -> datetime:
+    # Naive UTC: both warehouses store it as given in a plain timestamp column.
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def definition_key(defn: SyncDefinition) -> str:
+    """Must equal the macro dbt_lambda_sync.definition_key for the same definition."""
+    return f"{defn.primary_key}|{','.join(defn.columns) if defn.columns else '*'}"
+
+
+# --- the plan -------------------------------------------------------------------------------------
+
+
+class PlanStore:
+    """Keeps a sync's stored plan fresh and summarises it."""
+
+    def __init__(self, warehouse: Warehouse, defn: SyncDefinition):
+        self.warehouse = warehouse
+        self.defn = defn
+        self.state = SyncState(warehouse, sync_name=defn.name, model_name=defn.model.name)
+        self.relation = warehouse.model_relation(
+            defn.model.database, defn.model.schema, defn.model.identifier
+        )
+
+    def check_relation(self) -> None:
+        columns = self.warehouse.columns_of(self.relation)
+        if not columns:
+            raise UsageError(
+                f"model '{self.defn.model.name}', sync '{self.defn.name}': {self.relation} does not"
+                " exist in the warehouse; build the model first (dbt build)"
+            )
+        problems = check_columns(self.defn, columns)
+        if problems:
+            raise DefinitionError(problems)
+
+    def is_fresh(self, state: StateRow | None) -> bool:
+        if state is None or state.plan_definition is None:
+            return False
+        if state.plan_definition != definition_key(self.defn):
+            return False
+        if state.plan_snapshot_version != state.snapshot_version:
+            return False
+        if state.plan_fingerprint is None:
+            return False
+        current = self.warehouse.call_macro("relation_fingerprint", relation=self.relation)
+        return current == state.plan_fingerprint
+
+    def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
+        state = self.state.read()
+        if force or not self.is_fresh(state):
+            with self.warehouse.transaction():
+                self.warehouse.call_macro(
+                    "compute_plan",
+                    sync_name=self.defn.name,
+                    model_name=self.defn.model.name,
+                    relation=self.relation,
+                    primary_key=self.defn.primary_key,
+                    columns=list(self.defn.columns) if self.defn.columns else None,
+                    now=now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                )
+            state = self.state.read()
+        assert state is not None
+        return state
+
+    def summary(self, state: StateRow) -> PlanSummary:
+        """What a run would send now: operations in `triggers` only, nothing on a skip first run."""
+        counts = self.state.plan_counts()
+        first_run = not state.initialized
+        sends = not (first_run and self.defn.initial_sync == "skip")
+
+        def pending(op: str) -> int:
+            return counts.get(op, 0) if sends and op in self.defn.triggers else 0
+
+        return PlanSummary(
+            name=self.defn.name,
+            model=self.defn.model.name,
+            added=pending("added"),
+            changed=pending("changed"),
+            removed=pending("removed"),
+            invalid=int(state.plan_invalid_rows or 0),
+            first_run=first_run,
+            duplicate_keys=counts.get("duplicate", 0),
+        )
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    batch: Batch
+    result: InvocationResult | None  # None on a dry run
+    answer: Answer | None
+    started_at: datetime
+    payload_bytes: int
+
+
+@dataclass(order=True)
+class _Scheduled:
+    ready_at: float
+    order: int
+    batch: Batch = field(compare=False)
+
+
+class SyncRunner:
+    """Delivers one sync's pending changes. Build one per run; call ``run()`` once."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        defn: SyncDefinition,
+        *,
+        options: RunOptions = RunOptions(),
+        reporter: Reporter | None = None,
+        clock: Clock | None = None,
+        client_factory: Callable[[SyncDefinition], Any] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ):
+        self.warehouse = warehouse
+        self.defn = defn
+        self.options = options
+        self.reporter = reporter or NullReporter()
+        self.clock = clock or SystemClock()
+        self.client_factory = client_factory or lambda_client_for
+        self.now = now
+        self.plans = PlanStore(warehouse, defn)
+        self.state = self.plans.state
+        self.counters = RunCounters()
+        self.run_id = new_run_id(now())
+        self.holder = f"{self.run_id} (pid {os.getpid()} on {socket.gethostname()})"
+        self._pending = Checkpoint()
+        self._invocation_numbers = itertools.count(1)
+        self._retry = RetryPolicy(attempts=defn.retries.attempts if defn.retries.mode == "immediate"
+                                  else 0)  # fmt: skip
+        self._ctx = EventContext(
+            sync_name=defn.name,
+            model_name=defn.model.name,
+            run_id=self.run_id,
+            primary_key_column=defn.primary_key,
+            include_previous=defn.include_previous,
+        )
+        self._fatal: str | None = None
+        self._dry_bytes = 0
+        self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
+
+    # --- the run as a whole -------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        started = self.now()
+        start_clock = self.clock.monotonic()
+        self.plans.check_relation()
+        self.warehouse.call_macro("create_sync_tables")
+        if self.options.dry_run:
+            return self._dry_run(started, start_clock)
+        self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
+        try:
+            return self._run_holding_lease(started, start_clock)
+        finally:
+            try:
+                self.state.release_lease(self.holder)
+            except SyncError:
+                pass  # the lease expires on its own
+
+    def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
+        if self.options.full_refresh:
+            self.warehouse.call_macro(
+                "reset_sync", sync_name=self.defn.name, model_name=self.defn.model.name,
+                now=started.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            )  # fmt: skip
+        state = self.plans.refresh(now=started)
+        plan = self._plan = self.plans.summary(state)
+        counts = self.state.plan_counts()
+        first_run = plan.first_run
+        self.counters.planned_added = plan.added
+        self.counters.planned_changed = plan.changed
+        self.counters.planned_removed = plan.removed
+        self.counters.invalid_rows = plan.invalid
+        self.state.start_run(self.run_id, started_at=started, first_run=first_run,
+                             counters=self.counters)  # fmt: skip
+        self.reporter.sync_started(plan)
+        error: str | None = None
+        status = "failed"
+        try:
+            skipped = self._skip_unsent(first_run, counts)
+            self.counters.skipped_rows = skipped
+            if first_run:
+                self.state.mark_initialized()
+            self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
+            self._record_duplicates()
+            self._deliver()
+            self._checkpoint()
+            if self._fatal:
+                raise FunctionUnavailable(
+                    f"sync '{self.defn.name}': function {self.defn.function.name} cannot be"
+                    f" invoked: {self._fatal}"
+                )
+            status = "partial" if self.counters.rejected_rows else "success"
+        except BaseException as exc:
+            error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            try:
+                self.state.finish_run(self.run_id, finished_at=self.now(), status=status,
+                                      counters=self.counters, error=error)  # fmt: skip
+            except SyncError:
+                if error is None:
+                    raise
+            summary = self._summary(status, error, start_clock, plan)
+            self.reporter.sync_finished(summary)
+        return summary
+
+    def _skip_unsent(self, first_run: bool, counts: dict[str, int]) -> int:
+        """Moves the snapshot past what this sync never sends: first-run skip, untriggered ops."""
+        if first_run and self.defn.initial_sync == "skip":
+            ops = list(TRIGGERED_ORDER)
+        else:
+            ops = [op for op in TRIGGERED_ORDER if op not in self.defn.triggers]
+        ops = [op for op in ops if counts.get(op)]
+        if ops:
+            self.state.apply_operations(ops, run_id=self.run_id, now=self.now())
+        return sum(counts.get(op, 0) for op in ops)
+
+    def _record_duplicates(self) -> None:
+        after = 0
+        while True:
+            page = self.state.plan_page(operations=["duplicate"], after_seq=after,
+                                        limit=PLAN_PAGE_ROWS)  # fmt: skip
+            if not page:
+                return
+            self._pending.failures.extend(
+                Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json)
+                for _, key, _, row_json, _, _ in page
+            )
+            after = page[-1][0]
+            self._checkpoint()
+
+    def _dry_run(self, started: datetime, start_clock: float) -> RunSummary:
+        state = self.plans.refresh(now=started)
+        plan = self._plan = self.plans.summary(state)
+        self.reporter.sync_started(plan)
+        for batch in self._batches():
+            payload = render_event(batch, self._ctx)
+            self._dry_bytes += len(payload)
+            self.counters.invocations += 1
+        self.counters.planned_added = plan.added
+        self.counters.planned_changed = plan.changed
+        self.counters.planned_removed = plan.removed
+        self.counters.invalid_rows = plan.invalid
+        summary = self._summary("dry_run", None, start_clock, plan)
+        self.reporter.sync_finished(summary)
+        return summary
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    def _rows(self) -> Iterator[PlannedRow]:
+        """The plan's rows to send, paged by seq so memory stays flat whatever the plan size."""
+        ops = [op for op in TRIGGERED_ORDER if getattr(self._plan, op)]
+        after = 0
+        while ops:
+            page = self.state.plan_page(operations=ops, after_seq=after, limit=PLAN_PAGE_ROWS)
+            if not page:
+                return
+            for _, key, op, row_json, previous_json, row_hash in page:
+                yield PlannedRow(key, op, row_json, previous_json, row_hash)
+            after = page[-1][0]
+
+    def _batches(self) -> Iterator[Batch]:
+        batcher = Batcher(ctx=self._ctx, batch_size=self.defn.batch_size,
+                          new_invocation_id=self._new_invocation_id)  # fmt: skip
+        for row in self._rows():
+            batches, oversized = batcher.add(row)
+            for big in oversized:
+                self._fail(big, OVERSIZED_REASON, keep_row=False)
+            yield from batches
+        yield from batcher.flush()
+
+    def _new_invocation_id(self) -> str:
+        return f"{self.run_id}:{next(self._invocation_numbers):06d}"
+
+    def _deliver(self) -> None:
+        client = self.client_factory(self.defn)
+        limiter = None
+        if self.defn.rate_limit is not None:
+            limiter = RateLimiter(self.defn.rate_limit.requests,
+                                  self.defn.rate_limit.period_seconds, clock=self.clock)  # fmt: skip
+        concurrency = self.defn.concurrency
+        batches = self._batches()
+        retries: list[_Scheduled] = []
+        order = itertools.count()
+        in_flight: dict[Future[_Outcome], Batch] = {}
+        exhausted = False
+        next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
+        started_clock = self.clock.monotonic()
+        with ThreadPoolExecutor(max_workers=concurrency,
+                                thread_name_prefix=f"lambda-sync-{self.defn.name}") as pool:  # fmt: skip
+            while True:
+                now = self.clock.monotonic()
+                while self._fatal is None and len(in_flight) < concurrency:
+                    if retries and retries[0].ready_at <= now:
+                        batch = heapq.heappop(retries).batch
+                        self.counters.retries += 1
+                    elif not exhausted:
+                        batch = next(batches, None)
+                        if batch is None:
+                            exhausted = True
+                            continue
+                    else:
+                        break
+                    # The limiter reserves the slot here; the worker waits for it, so the main
+                    # thread keeps collecting results and checkpointing meanwhile.
+                    delay = limiter.reserve() if limiter else 0.0
+                    in_flight[pool.submit(self._invoke, client, batch, delay)] = batch
+                if not in_flight and (exhausted or self._fatal) and (not retries or self._fatal):
+                    break
+                timeout = next_checkpoint - now
+                if retries:
+                    timeout = min(timeout, retries[0].ready_at - now)
+                if in_flight:
+                    done, _ = wait(in_flight, timeout=max(0.0, timeout),
+                                   return_when=FIRST_COMPLETED)  # fmt: skip
+                else:
+                    self.clock.sleep(max(0.0, timeout))
+                    done = set()
+                for future in done:
+                    in_flight.pop(future)
+                    for retry in self._handle(future.result()):
+                        heapq.heappush(retries, _Scheduled(retry[0], next(order), retry[1]))
+                if self.clock.monotonic() >= next_checkpoint:
+                    self._checkpoint()
+                    self._report_progress(started_clock)
+                    next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
+        for scheduled in retries:  # only left when the sync stopped on a fatal error
+            for row in scheduled.batch.rows:
+                self._fail(row, f"not retried: the sync stopped ({self._fatal})")
+
+    def _invoke(self, client: Any, batch: Batch, delay: float) -> _Outcome:
+        if delay > 0:
+            self.clock.sleep(delay)
+        payload = render_event(batch, self._ctx)
+        started_at = self.now()
+        result = invoke(client, function_name=self.defn.function.name, qualifier=None,
+                        payload=payload, clock=self.clock)  # fmt: skip
+        answer = None
+        if result.outcome == "delivered":
+            answer = parse_answer(result.payload or b"", [r.primary_key for r in batch.rows])
+        return _Outcome(batch, result, answer, started_at, len(payload))
+
+    def _handle(self, outcome: _Outcome) -> list[tuple[float, Batch]]:
+        """Books one finished invocation; returns the batches to retry and when."""
+        batch, result, answer = outcome.batch, outcome.result, outcome.answer
+        assert result is not None
+        self.counters.invocations += 1
+        rejected: dict[str, str] = {}
+        note = None
+        if answer is not None:
+            rejected = answer.rejected
+            outcome_name = ("invalid_response" if answer.invalid_reason
+                            else "partially_rejected" if rejected else "delivered")  # fmt: skip
+            if answer.unknown_keys:
+                note = (f"{answer.unknown_key_count} primary_key_value(s) not in the batch were"
+                        f" ignored: {', '.join(answer.unknown_keys)}")[:2000]  # fmt: skip
+        else:
+            outcome_name = result.outcome
+            rejected = {row.primary_key: result.failure_reason for row in batch.rows}
+            if result.fatal and self._fatal is None:
+                self._fatal = result.failure_reason
+        self._pending.invocations.append((
+            self.run_id, self.defn.name, batch.invocation_id, batch.attempt, batch.operation,
+            len(batch.rows), outcome.started_at, result.duration_ms, outcome_name,
+            result.status_code, result.function_error, result.error_code,
+            answer.invalid_reason if answer and answer.invalid_reason else result.error_message,
+            result.executed_version, result.request_id, len(rejected), note,
+        ))  # fmt: skip
+        for row in batch.rows:
+            if row.primary_key not in rejected:
+                self._pending.confirmed.append((row.primary_key, row.operation, row.row_hash))
+                self.counters.delivered_rows += 1
+        if not rejected:
+            return []
+        failed_rows = [row for row in batch.rows if row.primary_key in rejected]
+        retryable = (answer is not None or result.retryable) and self._fatal is None
+        if not retryable or not self._retry.should_retry(batch.attempt - 1):
+            for row in failed_rows:
+                self._fail(row, rejected[row.primary_key])
+            return []
+        delay = self._retry.delay(batch.attempt - 1, retry_after=result.retry_after)
+        ready_at = self.clock.monotonic() + delay
+        if answer is None or answer.invalid_reason:
+            # The same batch again: invocation_id stays, so the function can deduplicate.
+            retry = Batch(invocation_id=batch.invocation_id, operation=batch.operation,
+                          rows=batch.rows, attempt=batch.attempt + 1,
+                          payload_size=batch.payload_size)  # fmt: skip
+        else:
+            retry = Batch(invocation_id=self._new_invocation_id(), operation=batch.operation,
+                          rows=failed_rows, attempt=batch.attempt + 1)  # fmt: skip
+        return [(ready_at, retry)]
+
+    def _fail(self, row: PlannedRow, reason: str, *, keep_row: bool = True) -> None:
+        self._pending.failures.append(
+            Failure(row.primary_key, row.operation, reason, row.row_json if keep_row else None)
+        )
+        self.counters.rejected_rows += 1
+
+    # --- checkpoints and reporting ------------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        pending, self._pending = self._pending, Checkpoint()
+        self.state.write_checkpoint(
+            pending, run_id=self.run_id, now=self.now(), counters=self.counters,
+            lease_holder=self.holder, lease_expires_at=self._lease_expiry(),
+        )  # fmt: skip
+
+    def _lease_expiry(self) -> datetime:
+        return self.now() + timedelta(seconds=self.options.lease_seconds)
+
+    def _report_progress(self, started_clock: float) -> None:
+        planned = (self.counters.planned_added + self.counters.planned_changed
+                   + self.counters.planned_removed)  # fmt: skip
+        self.reporter.progress(Progress(
+            sync=self.defn.name,
+            planned_rows=planned,
+            delivered_rows=self.counters.delivered_rows,
+            rejected_rows=self.counters.rejected_rows,
+            invocations=self.counters.invocations,
+            elapsed_seconds=self.clock.monotonic() - started_clock,
+        ))  # fmt: skip
+
+    def _summary(self, status: str, error: str | None, start_clock: float,
+                 plan: PlanSummary) -> RunSummary:  # fmt: skip
+        return RunSummary(
+            run_id=self.run_id,
+            sync=self.defn.name,
+            model=self.defn.model.name,
+            status=status,
+            first_run=plan.first_run,
+            planned_added=self.counters.planned_added,
+            planned_changed=self.counters.planned_changed,
+            planned_removed=self.counters.planned_removed,
+            delivered_rows=self.counters.delivered_rows,
+            rejected_rows=self.counters.rejected_rows,
+            invalid_rows=self.counters.invalid_rows,
+            skipped_rows=self.counters.skipped_rows,
+            invocations=self.counters.invocations,
+            retries=self.counters.retries,
+            duration_seconds=round(self.clock.monotonic() - start_clock, 3),
+            error=error,
+            event_bytes=self._dry_bytes if self.options.dry_run else None,
+        )
+
+
+def lambda_client_for(defn: SyncDefinition) -> Any:
+    creds = defn.credentials
+    return build_lambda_client(
+        region=defn.region,
+        endpoint_url=defn.endpoint_url,
+        timeout_seconds=defn.timeout_seconds,
+        max_pool_connections=defn.concurrency,
+        role_arn=creds.role_arn if creds else None,
+        external_id=creds.external_id if creds else None,
+        profile=creds.profile if creds else None,
+        access_key_id_env=creds.access_key_id_env if creds else None,
+        secret_access_key_env=creds.secret_access_key_env if creds else None,
+    )

@@ -1,0 +1,317 @@
+"""A sync's state and logs in the warehouse: lease, plan paging, checkpoints, runs, invocations, errors.
+
+Every value that comes from outside (keys, reasons, error messages, rows) is a bound parameter.
+A checkpoint is one transaction: the snapshot moves past the confirmed keys, and the invocation
+log, the errors and the run's counters are written, together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dbt_lambda_sync.errors import LeaseHeldError
+from dbt_lambda_sync.warehouse import Warehouse
+
+DUPLICATE_KEY_REASON = "duplicate primary key"
+# Keys per IN (...) list when looking up many keys at once.
+KEY_CHUNK = 1000
+
+INVOCATION_COLUMNS = (
+    "run_id", "sync_name", "invocation_id", "attempt", "operation", "row_count", "started_at",
+    "duration_ms", "outcome", "status_code", "function_error", "error_code", "error_message",
+    "executed_version", "request_id", "rejected_rows", "note",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StateRow:
+    initialized: bool
+    snapshot_version: int
+    plan_snapshot_version: int | None
+    plan_fingerprint: str | None
+    plan_definition: str | None
+    plan_invalid_rows: int | None
+    lease_holder: str | None
+    lease_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A row that failed in this run and goes to lambda_sync_errors."""
+
+    primary_key: str
+    operation: str
+    reason: str
+    row_json: str | None
+
+
+@dataclass
+class RunCounters:
+    planned_added: int = 0
+    planned_changed: int = 0
+    planned_removed: int = 0
+    delivered_rows: int = 0
+    rejected_rows: int = 0
+    invalid_rows: int = 0
+    skipped_rows: int = 0
+    invocations: int = 0
+    retries: int = 0
+
+
+@dataclass
+class Checkpoint:
+    """What a run learnt since its last checkpoint, written in one transaction."""
+
+    confirmed: list[tuple[str, str, str | None]] = field(default_factory=list)  # key, op, hash
+    invocations: list[tuple] = field(default_factory=list)  # INVOCATION_COLUMNS order
+    failures: list[Failure] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.confirmed or self.invocations or self.failures)
+
+
+class SyncState:
+    """The warehouse side of one sync."""
+
+    def __init__(self, warehouse: Warehouse, *, sync_name: str, model_name: str):
+        self.warehouse = warehouse
+        self.sync_name = sync_name
+        self.model_name = model_name
+        self._tables: dict[str, Any] = {}
+
+    def table(self, name: str) -> Any:
+        if name not in self._tables:
+            self._tables[name] = self.warehouse.relation(f"lambda_sync_{name}")
+        return self._tables[name]
+
+    # --- the state row and the lease ----------------------------------------------------------
+
+    def read(self) -> StateRow | None:
+        rows = self.warehouse.fetch_all(
+            "select initialized, snapshot_version, plan_snapshot_version, plan_fingerprint,"
+            " plan_definition, plan_invalid_rows, lease_holder, lease_expires_at"
+            f" from {self.table('state')} where sync_name = ?",
+            [self.sync_name],
+        )
+        return StateRow(*rows[0]) if rows else None
+
+    def ensure_row(self) -> None:
+        self.warehouse.call_macro(
+            "ensure_state_row", sync_name=self.sync_name, model_name=self.model_name
+        )
+
+    def acquire_lease(self, holder: str, *, now: datetime, expires_at: datetime) -> None:
+        """Takes the sync's lease, or raises LeaseHeldError naming who holds it."""
+        with self.warehouse.transaction():
+            self.ensure_row()
+            # One conditional UPDATE: the row lock makes it atomic between concurrent runners.
+            self.warehouse.execute(
+                f"update {self.table('state')} set lease_holder = ?, lease_expires_at = ?"
+                " where sync_name = ? and (lease_holder is null or lease_expires_at is null"
+                " or lease_expires_at < ? or lease_holder = ?)",
+                [holder, expires_at, self.sync_name, now, holder],
+            )
+        state = self.read()
+        if state is None or state.lease_holder != holder:
+            raise LeaseHeldError(
+                self.sync_name,
+                state.lease_holder if state else "another runner",
+                state.lease_expires_at if state else "?",
+            )
+
+    def release_lease(self, holder: str) -> None:
+        self.warehouse.execute(
+            f"update {self.table('state')} set lease_holder = null, lease_expires_at = null"
+            " where sync_name = ? and lease_holder = ?",
+            [self.sync_name, holder],
+        )
+
+    def mark_initialized(self) -> None:
+        self.warehouse.execute(
+            f"update {self.table('state')} set initialized = true where sync_name = ?",
+            [self.sync_name],
+        )
+
+    # --- the plan -----------------------------------------------------------------------------
+
+    def plan_counts(self) -> dict[str, int]:
+        rows = self.warehouse.fetch_all(
+            f"select operation, count(*), sum(key_rows) from {self.table('plans')}"
+            " where sync_name = ? group by operation",
+            [self.sync_name],
+        )
+        counts = {op: int(count) for op, count, _ in rows}
+        counts["duplicate_rows"] = int(next((s for op, _, s in rows if op == "duplicate"), 0) or 0)
+        return counts
+
+    def plan_page(
+        self, *, operations: Sequence[str], after_seq: int, limit: int
+    ) -> list[tuple[int, str, str, str, str | None, str | None]]:
+        """Plan rows after ``after_seq``: (seq, key, operation, row_json, previous_json, hash)."""
+        marks = ", ".join("?" for _ in operations)
+        return self.warehouse.fetch_all(
+            "select seq, primary_key, operation, row_json, previous_json, row_hash"
+            f" from {self.table('plans')} where sync_name = ? and seq > ?"
+            f" and operation in ({marks}) order by seq limit {int(limit)}",
+            [self.sync_name, after_seq, *operations],
+        )
+
+    def apply_operations(self, operations: Sequence[str], *, run_id: str, now: datetime) -> None:
+        """Moves the snapshot past these operations without sending them."""
+        with self.warehouse.transaction():
+            self.warehouse.call_macro(
+                "apply_operations",
+                sync_name=self.sync_name,
+                operations=list(operations),
+                run_id=run_id,
+                now=_sql_time(now),
+            )
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, *, started_at: datetime, first_run: bool,
+                  counters: RunCounters) -> None:  # fmt: skip
+        self.warehouse.insert_rows(
+            self.table("runs"),
+            ["run_id", "sync_name", "model_name", "started_at", "status", "first_run", "dry_run",
+             *_counter_columns()],
+            [(run_id, self.sync_name, self.model_name, started_at, "running", first_run, False,
+              *_counter_values(counters))],
+        )  # fmt: skip
+
+    def finish_run(self, run_id: str, *, finished_at: datetime, status: str,
+                   counters: RunCounters, error: str | None) -> None:  # fmt: skip
+        assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
+        self.warehouse.execute(
+            f"update {self.table('runs')} set finished_at = ?, status = ?, error = ?, {assignments}"
+            " where run_id = ? and sync_name = ?",
+            [finished_at, status, error, *_counter_values(counters), run_id, self.sync_name],
+        )
+
+    # --- checkpoints --------------------------------------------------------------------------
+
+    def write_checkpoint(self, checkpoint: Checkpoint, *, run_id: str, now: datetime,
+                         counters: RunCounters, lease_holder: str,
+                         lease_expires_at: datetime) -> None:  # fmt: skip
+        wh = self.warehouse
+        with wh.transaction():
+            if checkpoint.confirmed:
+                wh.insert_rows(
+                    self.table("confirmed"),
+                    ["sync_name", "run_id", "primary_key", "operation", "row_hash"],
+                    [(self.sync_name, run_id, key, op, h) for key, op, h in checkpoint.confirmed],
+                )
+                wh.execute(
+                    f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?"
+                    " where sync_name = ? and resolved_at is null and primary_key_value in"
+                    f" (select primary_key from {self.table('confirmed')}"
+                    "  where sync_name = ? and run_id = ?)",
+                    [now, run_id, self.sync_name, self.sync_name, run_id],
+                )
+                wh.call_macro(
+                    "apply_confirmed", sync_name=self.sync_name, run_id=run_id, now=_sql_time(now)
+                )
+            wh.insert_rows(self.table("invocations"), INVOCATION_COLUMNS, checkpoint.invocations)
+            self._record_failures(checkpoint.failures, run_id=run_id, now=now)
+            assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
+            wh.execute(
+                f"update {self.table('runs')} set {assignments} where run_id = ? and sync_name = ?",
+                [*_counter_values(counters), run_id, self.sync_name],
+            )
+            # Renewing inside the checkpoint: a runner that lost its lease writes nothing.
+            wh.execute(
+                f"update {self.table('state')} set lease_expires_at = ?"
+                " where sync_name = ? and lease_holder = ?",
+                [lease_expires_at, self.sync_name, lease_holder],
+            )
+            held = wh.fetch_all(
+                f"select lease_holder, lease_expires_at from {self.table('state')}"
+                " where sync_name = ?",
+                [self.sync_name],
+            )
+            if not held or held[0][0] != lease_holder:
+                holder, expires = held[0] if held else ("another runner", "?")
+                raise LeaseHeldError(self.sync_name, holder or "nobody", expires)
+
+    def _record_failures(self, failures: Sequence[Failure], *, run_id: str, now: datetime) -> None:
+        if not failures:
+            return
+        latest = {f.primary_key: f for f in failures}  # one row per key; the last failure wins
+        existing: set[str] = set()
+        keys = list(latest)
+        for start in range(0, len(keys), KEY_CHUNK):
+            chunk = keys[start : start + KEY_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            existing.update(
+                row[0]
+                for row in self.warehouse.fetch_all(
+                    f"select primary_key_value from {self.table('errors')}"
+                    f" where sync_name = ? and primary_key_value in ({marks})",
+                    [self.sync_name, *chunk],
+                )
+            )
+        for key in existing:
+            failure = latest[key]
+            # A failure after a resolution starts a new episode: first_failed_* move too.
+            self.warehouse.execute(
+                f"update {self.table('errors')} set operation = ?, reason = ?,"
+                " attempts = case when resolved_at is null then attempts + 1 else 1 end,"
+                " first_failed_run_id = case when resolved_at is null then first_failed_run_id"
+                " else ? end,"
+                " first_failed_at = case when resolved_at is null then first_failed_at else ? end,"
+                " last_failed_run_id = ?, last_failed_at = ?, row_json = ?,"
+                " resolved_at = null, resolved_run_id = null"
+                " where sync_name = ? and primary_key_value = ?",
+                [failure.operation, failure.reason, run_id, now, run_id, now, failure.row_json,
+                 self.sync_name, key],
+            )  # fmt: skip
+        self.warehouse.insert_rows(
+            self.table("errors"),
+            ["sync_name", "model_name", "primary_key_value", "operation", "reason", "attempts",
+             "first_failed_run_id", "last_failed_run_id", "first_failed_at", "last_failed_at",
+             "row_json"],
+            [(self.sync_name, self.model_name, f.primary_key, f.operation, f.reason, 1, run_id,
+              run_id, now, now, f.row_json) for key, f in latest.items() if key not in existing],
+        )  # fmt: skip
+
+    def resolve_unneeded_errors(self, *, run_id: str, now: datetime) -> None:
+        """Resolves open errors whose key no longer needs sending (absent from the fresh plan)."""
+        self.warehouse.execute(
+            f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?"
+            " where sync_name = ? and resolved_at is null and primary_key_value not in"
+            f" (select primary_key from {self.table('plans')} where sync_name = ?)",
+            [now, run_id, self.sync_name, self.sync_name],
+        )
+
+    # --- reading back -------------------------------------------------------------------------
+
+    def open_errors(self, limit: int = 1000) -> list[dict[str, Any]]:
+        columns = ("primary_key_value", "operation", "reason", "attempts", "first_failed_run_id",
+                   "last_failed_run_id", "first_failed_at", "last_failed_at")  # fmt: skip
+        rows = self.warehouse.fetch_all(
+            f"select {', '.join(columns)} from {self.table('errors')}"
+            " where sync_name = ? and resolved_at is null"
+            f" order by last_failed_at desc, primary_key_value limit {int(limit)}",
+            [self.sync_name],
+        )
+        return [dict(zip(columns, row)) for row in rows]
+
+
+def _counter_columns() -> list[str]:
+    return list(RunCounters.__dataclass_fields__)
+
+
+def _counter_values(counters: RunCounters) -> list[int]:
+    return [getattr(counters, name) for name in _counter_columns()]
+
+
+def _sql_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,279 @@
+"""Warehouse access through dbt's own project, profile and adapter.
+
+We never hold connection settings of our own: the user's dbt profile and target decide where the
+tables live, and the package's macros (loaded from the parsed manifest) hold the change-capture SQL.
+All access happens on the thread that opened the warehouse; dbt's connections are per thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from argparse import Namespace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbt_lambda_sync.errors import UsageError, WarehouseError
+
+PACKAGE_NAME = "dbt_lambda_sync"
+CONNECTION_NAME = "dbt_lambda_sync"
+# Rows per multi-row INSERT: bounded by PostgreSQL's 65,535 bind parameters.
+INSERT_CHUNK_PARAMETERS = 30_000
+
+
+@dataclass(frozen=True)
+class ProjectArgs:
+    """Where the dbt project is, found the way dbt finds it."""
+
+    project_dir: str | None = None
+    profiles_dir: str | None = None
+    target: str | None = None
+    vars: str | None = None  # YAML, as dbt's --vars
+
+    def resolved(self) -> ProjectArgs:
+        from dbt.cli.resolvers import default_profiles_dir, default_project_dir
+
+        project_dir = self.project_dir or os.environ.get("DBT_PROJECT_DIR") or str(
+            default_project_dir()
+        )
+        if not Path(project_dir, "dbt_project.yml").is_file():
+            raise UsageError(
+                f"no dbt_project.yml in {project_dir}: run from a dbt project or pass --project-dir"
+            )
+        profiles_dir = self.profiles_dir or os.environ.get("DBT_PROFILES_DIR")
+        if not profiles_dir:
+            profiles_dir = (
+                project_dir
+                if Path(project_dir, "profiles.yml").is_file()
+                else str(default_profiles_dir())
+            )
+        return ProjectArgs(
+            project_dir=str(Path(project_dir).resolve()),
+            profiles_dir=str(Path(profiles_dir).resolve()),
+            target=self.target,
+            vars=self.vars,
+        )
+
+    def dbt_flags(self) -> list[str]:
+        flags = ["--project-dir", self.project_dir or ".", "--profiles-dir", self.profiles_dir or "."]
+        if self.target:
+            flags += ["--target", self.target]
+        if self.vars:
+            flags += ["--vars", self.vars]
+        return flags
+
+
+def parse_manifest(args: ProjectArgs) -> Any:
+    """Parses the project with dbt (writing target/manifest.json as dbt does) and returns it."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(["parse", "--quiet", *args.dbt_flags()])
+    if not result.success or result.result is None:
+        detail = f": {result.exception}" if result.exception else ""
+        raise UsageError(f"dbt could not parse the project in {args.project_dir}{detail}")
+    return result.result
+
+
+class Warehouse:
+    """One open connection to the target's warehouse, with the package's macros callable.
+
+    Build it with ``Warehouse.open``; close it with ``close`` (or use it as a context manager).
+    """
+
+    def __init__(self, adapter: Any, manifest: Any, config: Any):
+        self._adapter = adapter
+        self.manifest = manifest
+        self.config = config
+        self._transaction_depth = 0
+
+    # --- opening and closing ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, args: ProjectArgs, manifest: Any | None = None) -> Warehouse:
+        args = args.resolved()
+        if manifest is None:
+            manifest = parse_manifest(args)
+        try:
+            from dbt.adapters.factory import get_adapter, register_adapter, reset_adapters
+            from dbt.config.runtime import RuntimeConfig
+            from dbt.context.providers import generate_runtime_macro_context
+            from dbt.flags import set_from_args
+            from dbt.mp_context import get_mp_context
+
+            namespace = Namespace(
+                project_dir=args.project_dir,
+                profiles_dir=args.profiles_dir,
+                target=args.target,
+                profile=None,
+                threads=None,
+                vars=_parse_vars(args.vars),
+            )
+            set_from_args(namespace, {})
+            config = RuntimeConfig.from_args(namespace)
+            # dbt's invoke() resets adapters on exit: register ours again after any dbt call.
+            reset_adapters()
+            register_adapter(config, get_mp_context())
+            adapter = get_adapter(config)
+            adapter.set_macro_resolver(manifest)
+            adapter.set_macro_context_generator(generate_runtime_macro_context)
+            adapter.acquire_connection(CONNECTION_NAME)
+        except Exception as exc:  # dbt raises many unrelated types for a bad profile or server
+            raise WarehouseError(f"could not open the warehouse: {_short(exc)}") from exc
+        warehouse = cls(adapter, manifest, config)
+        try:
+            warehouse.fetch_all("select 1")
+        except WarehouseError:
+            warehouse.close()
+            raise
+        return warehouse
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._adapter.connections.rollback_if_open()
+        with contextlib.suppress(Exception):
+            self._adapter.cleanup_connections()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    @property
+    def adapter_type(self) -> str:
+        return str(self._adapter.type())
+
+    @property
+    def project_name(self) -> str:
+        return str(self.config.project_name)
+
+    def relation(self, identifier: str) -> Any:
+        """The relation of one of the package's tables, in the lambda sync schema."""
+        return self.call_macro("lambda_sync_relation", identifier=identifier)
+
+    def model_relation(self, database: str | None, schema: str, identifier: str) -> Any:
+        return self._adapter.Relation.create(
+            database=database, schema=schema, identifier=identifier
+        )
+
+    def columns_of(self, relation: Any) -> list[str]:
+        try:
+            with self.transaction():
+                return [c.name for c in self._adapter.get_columns_in_relation(relation)]
+        except Exception as exc:
+            raise WarehouseError(f"could not read the columns of {relation}: {_short(exc)}") from exc
+
+    # --- running SQL ---------------------------------------------------------------------------
+
+    def call_macro(self, name: str, **kwargs: Any) -> Any:
+        """Runs one of the package's macros (the SQL of change capture lives there)."""
+        with self.transaction():
+            try:
+                return self._adapter.execute_macro(
+                    name, project=PACKAGE_NAME, kwargs=kwargs, macro_resolver=self.manifest
+                )
+            except Exception as exc:
+                raise _as_warehouse_error(exc, f"macro {PACKAGE_NAME}.{name}") from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.transaction():
+            self._run(sql, params)
+
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        # Fetch before the commit: committing discards a DuckDB cursor's pending result.
+        with self.transaction():
+            cursor = self._run(sql, params)
+            try:
+                return [tuple(row) for row in cursor.fetchall()]
+            except Exception as exc:
+                raise _as_warehouse_error(exc, "fetch") from exc
+
+    def insert_rows(self, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Inserts many rows with bound parameters, a few thousand per statement."""
+        if not rows:
+            return
+        group = "(" + ", ".join("?" for _ in columns) + ")"
+        per_statement = max(1, INSERT_CHUNK_PARAMETERS // len(columns))
+        head = f"insert into {table} ({', '.join(columns)}) values "
+        with self.transaction():
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                params = [value for row in chunk for value in row]
+                self._run(head + ", ".join(group for _ in chunk), params)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All statements inside commit together or not at all (nesting joins the outer one)."""
+        if self._transaction_depth:
+            self._transaction_depth += 1
+            try:
+                yield
+            finally:
+                self._transaction_depth -= 1
+            return
+        connections = self._adapter.connections
+        try:
+            if connections.get_thread_connection().transaction_open:
+                # dbt's own helpers may have auto-begun one; it holds nothing of ours.
+                connections.commit()
+            connections.begin()
+        except Exception as exc:
+            raise _as_warehouse_error(exc, "begin") from exc
+        self._transaction_depth = 1
+        try:
+            yield
+        except BaseException:
+            self._transaction_depth = 0
+            with contextlib.suppress(Exception):
+                connections.rollback_if_open()
+            raise
+        self._transaction_depth = 0
+        try:
+            # dbt's create_schema commits on its own; then there is nothing left to commit.
+            if connections.get_thread_connection().transaction_open:
+                connections.commit()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                connections.rollback_if_open()
+            raise _as_warehouse_error(exc, "commit") from exc
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        connections = self._adapter.connections
+        try:
+            _, cursor = connections.add_query(
+                self._placeholders(sql), auto_begin=False, bindings=list(params) or None
+            )
+        except Exception as exc:
+            raise _as_warehouse_error(exc, "query") from exc
+        return cursor
+
+    def _placeholders(self, sql: str) -> str:
+        # Our SQL is written with '?' (DuckDB's style); psycopg2 wants '%s'. Our statements hold
+        # no other '?' or '%', and every value is bound, never pasted in.
+        if self.adapter_type == "postgres":
+            return sql.replace("?", "%s")
+        return sql
+
+
+def _parse_vars(raw: str | None) -> Mapping[str, Any]:
+    if not raw:
+        return {}
+    import yaml
+
+    loaded = yaml.safe_load(raw)
+    if not isinstance(loaded, dict):
+        raise UsageError("--vars must be a YAML mapping, like \"{lambda_sync_schema: syncs}\"")
+    return loaded
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] or type(exc).__name__
+
+
+def _as_warehouse_error(exc: BaseException, what: str) -> WarehouseError:
+    return WarehouseError(f"the warehouse refused a {what}: {_short(exc)}")

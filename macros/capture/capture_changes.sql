@@ -1,0 +1,35 @@
+{#-
+  The post-hook: after a model builds, computes the change set of each of its syncs.
+  Wire it once in dbt_project.yml:   models: {+post-hook: "{{ dbt_lambda_sync.capture_changes() }}"}
+  A no-op on models without `lambda_sync` in config.meta. Definitions are validated in full by the
+  runner (`dbt-lambda-sync validate`); here a sync whose basic fields are unusable is skipped with
+  a warning instead of failing the model's build.
+-#}
+{% macro capture_changes() -%}
+  {{ return(adapter.dispatch('capture_changes', 'dbt_lambda_sync')()) }}
+{%- endmacro %}
+
+
+{% macro default__capture_changes() -%}
+  {%- if not execute or model is not mapping or model.resource_type != 'model' -%}{{ return('') }}{%- endif -%}
+  {%- set syncs = (model.config.meta or {}).get('lambda_sync') -%}
+  {%- if not syncs -%}{{ return('') }}{%- endif -%}
+  {%- if syncs is mapping -%}{%- set syncs = [syncs] -%}{%- endif -%}
+  {%- if model.config.materialized in ('view', 'ephemeral') -%}
+    {#- a view has no stored rows to diff when it builds; the runner computes its plan instead -#}
+    {{ return('') }}
+  {%- endif -%}
+  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {%- for sync in syncs -%}
+    {%- if sync is mapping and sync.get('name') is string and sync.get('primary_key') is string
+          and (sync.get('columns') is none or (sync.get('columns') is iterable and sync.get('columns') is not string)) -%}
+      {%- do dbt_lambda_sync.compute_plan(
+          sync_name=sync['name'], model_name=model.name, relation=this,
+          primary_key=sync['primary_key'], columns=sync.get('columns')) -%}
+    {%- else -%}
+      {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "': a lambda_sync definition lacks a valid"
+          ~ " name or primary_key; run `dbt-lambda-sync validate` for details", info=true) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return('') }}
+{%- endmacro %}
