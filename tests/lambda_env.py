@@ -28,8 +28,11 @@ Things to know about ministack (1.5.33), checked by experiment:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import fcntl
+import hashlib
 import io
 import os
 import shutil
@@ -51,6 +54,8 @@ from typing import Any
 MINISTACK_VERSION = "1.5.33"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ACCOUNT_ID = "000000000000"
+_MARKER = ".created-for-dbt-lambda-sync-tests"
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::{account}:role/lambda-test"  # ministack does not check the role exists
 
@@ -72,12 +77,23 @@ def ensure_ministack(venv: Path | None = None) -> Path:
     if executable.exists():
         return executable
     venv.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = venv.parent / f".{venv.name}.lock"
+    # The lock lives in the temp dir, keyed by the venv's path: nothing stray in the repo.
+    digest = hashlib.sha1(str(venv.resolve()).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"dbt-lambda-sync-ministack-venv-{digest}.lock"
+    marker = venv / _MARKER
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if executable.exists():  # another process installed it while we waited
             return executable
-        _run([sys.executable, "-m", "venv", "--clear", str(venv)], "create the ministack venv")
+        if venv.exists() and any(venv.iterdir()) and not marker.exists():
+            # Never install ministack (and its pinned botocore) into someone else's environment.
+            raise RuntimeError(
+                f"{venv} exists but has no bin/ministack and was not created by these tests: "
+                "remove it, or point MINISTACK_VENV at a ministack virtualenv or a new directory"
+            )
+        if not (venv / "bin" / "python").exists():
+            _run([sys.executable, "-m", "venv", str(venv)], f"create a virtualenv in {venv}")
+            marker.write_text("created by tests/lambda_env.py for ministack; safe to delete\n")
         _run(
             [
                 str(venv / "bin" / "python"),
@@ -107,6 +123,16 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, get SIGTERM when the parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass  # best effort: atexit still covers ordinary exits
 
 
 def zip_handler(source: str, filename: str = "app.py") -> bytes:
@@ -190,7 +216,11 @@ class Ministack:
             stderr=subprocess.STDOUT,
             # Its own process group, so stop() also ends the handler subprocesses it spawned.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
+        # A test session that ends without calling stop() (an exception, a forgotten fixture)
+        # must not leave the server running; SIGKILL of the parent is _die_with_parent's job.
+        atexit.register(self.stop)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -214,6 +244,7 @@ class Ministack:
         )
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):

@@ -24,6 +24,10 @@ Example::
         client.invoke(FunctionName="f", Payload=b"{}")   # -> 200 {"errors": []}
         assert endpoint.request_count == 2
 
+For benchmarks, ``python -m tests.scripted_endpoint`` serves the default answer in a process of
+its own (it prints its URL on the first line of stdout); boto3's own overhead, not the endpoint,
+is then the limit (~450 invocations/s on 2 cores).
+
 ``RecordingProxy`` (at the bottom) forwards every request to another endpoint (ministack) and
 records it: how the tests check what reaches STS (the AssumeRole ExternalId) end to end.
 """
@@ -575,3 +579,42 @@ class RecordingProxy:
     def _record(self, request: ForwardedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+
+
+# --- a separate process, for benchmarks -----------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.scripted_endpoint [--port N] [--delay S]``: serve the default answer.
+
+    For throughput benchmarks: in its own process the endpoint does not share the runner's GIL.
+    Prints the endpoint URL on the first line of stdout, then serves until SIGTERM/SIGINT.
+    """
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args(argv)
+    endpoint = ScriptedEndpoint(default=Reply(delay=args.delay), record=False)
+    server = _Server(("127.0.0.1", args.port), _InvokeHandler)
+    server.endpoint = endpoint
+    endpoint._server = server
+    print(endpoint.endpoint_url, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        print(
+            f"requests={endpoint.request_count} peak_in_flight={endpoint.peak_in_flight}",
+            file=sys.stderr,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -39,7 +39,10 @@ class FakeClock:
     """A clock for tests: ``sleep`` advances time instantly instead of waiting.
 
     Thread-safe; every sleep is recorded in ``sleeps`` (in call order) so tests can assert the
-    exact waits a limiter or retry loop asked for.
+    exact waits a limiter or retry loop asked for. Concurrent sleepers are serialised: each sleep
+    moves the shared time forward by its own length, so with several threads the clock ends at
+    the sum of their sleeps, not the longest one. Exact multi-thread timing tests should assert
+    on what was asked (``sleeps``, ``RateLimiter.reserve()``) rather than on the end time.
     """
 
     def __init__(self, start: float = 0.0) -> None:
