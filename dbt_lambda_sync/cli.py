@@ -39,8 +39,10 @@ class LineReporter:
 
     def sync_started(self, plan: PlanSummary) -> None:
         first = " (first run)" if plan.first_run else ""
-        self._say(f"{plan.name}: {plan.added} added, {plan.changed} changed, {plan.removed} removed,"
-                  f" {plan.invalid} invalid{first}")  # fmt: skip
+        self._say(
+            f"{plan.name}: {plan.added} added, {plan.changed} changed, {plan.removed} removed,"
+            f" {plan.invalid} invalid{first}"
+        )
 
     def progress(self, progress: Progress) -> None:
         left = progress.seconds_left
@@ -62,7 +64,9 @@ class LineReporter:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [list(map(str, headers))] + [["" if v is None else str(v) for v in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines = [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -80,8 +84,13 @@ def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--profiles-dir", help="Where profiles.yml is (default: as dbt finds it)."),
         click.option("--target", "-t", help="The profile target to use."),
         click.option("--vars", help="dbt variables, as YAML, like dbt's --vars."),
-        click.option("--select", "-s", "selectors", multiple=True,
-                     help="Sync names or model names; repeat or separate with spaces."),  # fmt: skip
+        click.option(
+            "--select",
+            "-s",
+            "selectors",
+            multiple=True,
+            help="Sync names or model names; repeat or separate with spaces.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -90,13 +99,17 @@ def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--output", "-o", type=click.Choice(["text", "json"]), default="text",
+        "--output",
+        "-o",
+        type=click.Choice(["text", "json"]),
+        default="text",
         help="json prints one JSON document on stdout, for scripts.",
-    )(command)  # fmt: skip
+    )(command)
 
 
-def _args(project_dir: str | None, profiles_dir: str | None, target: str | None,
-          vars: str | None) -> ProjectArgs:  # fmt: skip
+def _args(
+    project_dir: str | None, profiles_dir: str | None, target: str | None, vars: str | None
+) -> ProjectArgs:
     return ProjectArgs(project_dir=project_dir, profiles_dir=profiles_dir, target=target, vars=vars)
 
 
@@ -120,8 +133,13 @@ def main() -> None:
 
 @main.command()
 @project_options
-def validate(project_dir: str | None, profiles_dir: str | None, target: str | None,
-             vars: str | None, selectors: tuple[str, ...]) -> None:  # fmt: skip
+def validate(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    vars: str | None,
+    selectors: tuple[str, ...],
+) -> None:
     """Check every sync definition and print each problem.
 
     \b
@@ -141,8 +159,14 @@ def validate(project_dir: str | None, profiles_dir: str | None, target: str | No
 @main.command()
 @project_options
 @output_option
-def plan(project_dir: str | None, profiles_dir: str | None, target: str | None,
-         vars: str | None, selectors: tuple[str, ...], output: str) -> None:  # fmt: skip
+def plan(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    vars: str | None,
+    selectors: tuple[str, ...],
+    output: str,
+) -> None:
     """Compute and print the pending changes of each sync; send nothing.
 
     \b
@@ -164,11 +188,23 @@ def plan(project_dir: str | None, profiles_dir: str | None, target: str | None,
     if output == "json":
         _print_json({"syncs": [s.to_json() for s in summaries]})
         return
-    click.echo(_table(
-        ["sync", "model", "added", "changed", "removed", "invalid", "first run"],
-        [[s.name, s.model, s.added, s.changed, s.removed, s.invalid, "yes" if s.first_run else "no"]
-         for s in summaries],
-    ))  # fmt: skip
+    click.echo(
+        _table(
+            ["sync", "model", "added", "changed", "removed", "invalid", "first run"],
+            [
+                [
+                    s.name,
+                    s.model,
+                    s.added,
+                    s.changed,
+                    s.removed,
+                    s.invalid,
+                    "yes" if s.first_run else "no",
+                ]
+                for s in summaries
+            ],
+        )
+    )
 
 
 @main.command()
@@ -176,8 +212,16 @@ def plan(project_dir: str | None, profiles_dir: str | None, target: str | None,
 @output_option
 @click.option("--dry-run", is_flag=True, help="Plan and build the events, but invoke nothing.")
 @click.option("--full-refresh", is_flag=True, help="Treat this run as a first run.")
-def run(project_dir: str | None, profiles_dir: str | None, target: str | None, vars: str | None,
-        selectors: tuple[str, ...], output: str, dry_run: bool, full_refresh: bool) -> None:  # fmt: skip
+def run(
+    project_dir: str | None,
+    profiles_dir: str | None,
+    target: str | None,
+    vars: str | None,
+    selectors: tuple[str, ...],
+    output: str,
+    dry_run: bool,
+    full_refresh: bool,
+) -> None:
     """Deliver the pending changes of each sync to its Lambda function.
 
     \b
@@ -204,18 +248,43 @@ def run(project_dir: str | None, profiles_dir: str | None, target: str | None, v
     except SyncError as exc:
         _fail(exc)
     if output == "json":
-        _print_json({
-            "runs": [s.to_json() for s in summaries],
-            "errors": [{"sync": name, "error": str(exc), "exit_code": exc.exit_code}
-                       for name, exc in failures],
-        })  # fmt: skip
+        _print_json(
+            {
+                "runs": [s.to_json() for s in summaries],
+                "errors": [
+                    {"sync": name, "error": str(exc), "exit_code": exc.exit_code}
+                    for name, exc in failures
+                ],
+            }
+        )
     else:
-        click.echo(_table(
-            ["sync", "status", "delivered", "rejected", "invalid", "invocations", "retries",
-             "seconds"],
-            [[s.sync, s.status, s.delivered_rows, s.rejected_rows, s.invalid_rows, s.invocations,
-              s.retries, s.duration_seconds] for s in summaries],
-        ))  # fmt: skip
+        click.echo(
+            _table(
+                [
+                    "sync",
+                    "status",
+                    "delivered",
+                    "rejected",
+                    "invalid",
+                    "invocations",
+                    "retries",
+                    "seconds",
+                ],
+                [
+                    [
+                        s.sync,
+                        s.status,
+                        s.delivered_rows,
+                        s.rejected_rows,
+                        s.invalid_rows,
+                        s.invocations,
+                        s.retries,
+                        s.duration_seconds,
+                    ]
+                    for s in summaries
+                ],
+            )
+        )
     codes = [exc.exit_code for _, exc in failures]
     if any(code in (EXIT_USAGE, EXIT_ENVIRONMENT) for code in codes):
         sys.exit(max(code for code in codes if code in (EXIT_USAGE, EXIT_ENVIRONMENT)))

@@ -1,4 +1,4 @@
-"""The user's dbt project as dbt-lambda-sync sees it: parsed manifest, sync definitions, warehouse."""
+"""The user's dbt project as we see it: parsed manifest, sync definitions, warehouse."""
 
 from __future__ import annotations
 

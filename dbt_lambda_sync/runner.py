@@ -194,8 +194,9 @@ class SyncRunner:
         self.holder = f"{self.run_id} (pid {os.getpid()} on {socket.gethostname()})"
         self._pending = Checkpoint()
         self._invocation_numbers = itertools.count(1)
-        self._retry = RetryPolicy(attempts=defn.retries.attempts if defn.retries.mode == "immediate"
-                                  else 0)  # fmt: skip
+        self._retry = RetryPolicy(
+            attempts=defn.retries.attempts if defn.retries.mode == "immediate" else 0
+        )
         self._ctx = EventContext(
             sync_name=defn.name,
             model_name=defn.model.name,
@@ -228,9 +229,11 @@ class SyncRunner:
     def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
         if self.options.full_refresh:
             self.warehouse.call_macro(
-                "reset_sync", sync_name=self.defn.name, model_name=self.defn.model.name,
+                "reset_sync",
+                sync_name=self.defn.name,
+                model_name=self.defn.model.name,
                 now=started.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            )  # fmt: skip
+            )
         state = self.plans.refresh(now=started)
         plan = self._plan = self.plans.summary(state)
         counts = self.state.plan_counts()
@@ -239,8 +242,9 @@ class SyncRunner:
         self.counters.planned_changed = plan.changed
         self.counters.planned_removed = plan.removed
         self.counters.invalid_rows = plan.invalid
-        self.state.start_run(self.run_id, started_at=started, first_run=first_run,
-                             counters=self.counters)  # fmt: skip
+        self.state.start_run(
+            self.run_id, started_at=started, first_run=first_run, counters=self.counters
+        )
         self.reporter.sync_started(plan)
         error: str | None = None
         status = "failed"
@@ -264,8 +268,13 @@ class SyncRunner:
             raise
         finally:
             try:
-                self.state.finish_run(self.run_id, finished_at=self.now(), status=status,
-                                      counters=self.counters, error=error)  # fmt: skip
+                self.state.finish_run(
+                    self.run_id,
+                    finished_at=self.now(),
+                    status=status,
+                    counters=self.counters,
+                    error=error,
+                )
             except SyncError:
                 if error is None:
                     raise
@@ -287,8 +296,9 @@ class SyncRunner:
     def _record_duplicates(self) -> None:
         after = 0
         while True:
-            page = self.state.plan_page(operations=["duplicate"], after_seq=after,
-                                        limit=PLAN_PAGE_ROWS)  # fmt: skip
+            page = self.state.plan_page(
+                operations=["duplicate"], after_seq=after, limit=PLAN_PAGE_ROWS
+            )
             if not page:
                 return
             self._pending.failures.extend(
@@ -329,8 +339,11 @@ class SyncRunner:
             after = page[-1][0]
 
     def _batches(self) -> Iterator[Batch]:
-        batcher = Batcher(ctx=self._ctx, batch_size=self.defn.batch_size,
-                          new_invocation_id=self._new_invocation_id)  # fmt: skip
+        batcher = Batcher(
+            ctx=self._ctx,
+            batch_size=self.defn.batch_size,
+            new_invocation_id=self._new_invocation_id,
+        )
         for row in self._rows():
             batches, oversized = batcher.add(row)
             for big in oversized:
@@ -345,8 +358,9 @@ class SyncRunner:
         client = self.client_factory(self.defn)
         limiter = None
         if self.defn.rate_limit is not None:
-            limiter = RateLimiter(self.defn.rate_limit.requests,
-                                  self.defn.rate_limit.period_seconds, clock=self.clock)  # fmt: skip
+            limiter = RateLimiter(
+                self.defn.rate_limit.requests, self.defn.rate_limit.period_seconds, clock=self.clock
+            )
         concurrency = self.defn.concurrency
         batches = self._batches()
         retries: list[_Scheduled] = []
@@ -355,8 +369,9 @@ class SyncRunner:
         exhausted = False
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
-        with ThreadPoolExecutor(max_workers=concurrency,
-                                thread_name_prefix=f"lambda-sync-{self.defn.name}") as pool:  # fmt: skip
+        with ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix=f"lambda-sync-{self.defn.name}"
+        ) as pool:
             while True:
                 now = self.clock.monotonic()
                 while self._fatal is None and len(in_flight) < concurrency:
@@ -380,8 +395,9 @@ class SyncRunner:
                 if retries:
                     timeout = min(timeout, retries[0].ready_at - now)
                 if in_flight:
-                    done, _ = wait(in_flight, timeout=max(0.0, timeout),
-                                   return_when=FIRST_COMPLETED)  # fmt: skip
+                    done, _ = wait(
+                        in_flight, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED
+                    )
                 else:
                     self.clock.sleep(max(0.0, timeout))
                     done = set()
@@ -402,8 +418,13 @@ class SyncRunner:
             self.clock.sleep(delay)
         payload = render_event(batch, self._ctx)
         started_at = self.now()
-        result = invoke(client, function_name=self.defn.function.name, qualifier=None,
-                        payload=payload, clock=self.clock)  # fmt: skip
+        result = invoke(
+            client,
+            function_name=self.defn.function.name,
+            qualifier=None,
+            payload=payload,
+            clock=self.clock,
+        )
         answer = None
         if result.outcome == "delivered":
             answer = parse_answer(result.payload or b"", [r.primary_key for r in batch.rows])
@@ -418,23 +439,44 @@ class SyncRunner:
         note = None
         if answer is not None:
             rejected = answer.rejected
-            outcome_name = ("invalid_response" if answer.invalid_reason
-                            else "partially_rejected" if rejected else "delivered")  # fmt: skip
+            outcome_name = (
+                "invalid_response"
+                if answer.invalid_reason
+                else "partially_rejected"
+                if rejected
+                else "delivered"
+            )
             if answer.unknown_keys:
-                note = (f"{answer.unknown_key_count} primary_key_value(s) not in the batch were"
-                        f" ignored: {', '.join(answer.unknown_keys)}")[:2000]  # fmt: skip
+                note = (
+                    f"{answer.unknown_key_count} primary_key_value(s) not in the batch were"
+                    f" ignored: {', '.join(answer.unknown_keys)}"
+                )[:2000]
         else:
             outcome_name = result.outcome
             rejected = {row.primary_key: result.failure_reason for row in batch.rows}
             if result.fatal and self._fatal is None:
                 self._fatal = result.failure_reason
-        self._pending.invocations.append((
-            self.run_id, self.defn.name, batch.invocation_id, batch.attempt, batch.operation,
-            len(batch.rows), outcome.started_at, result.duration_ms, outcome_name,
-            result.status_code, result.function_error, result.error_code,
-            answer.invalid_reason if answer and answer.invalid_reason else result.error_message,
-            result.executed_version, result.request_id, len(rejected), note,
-        ))  # fmt: skip
+        self._pending.invocations.append(
+            (
+                self.run_id,
+                self.defn.name,
+                batch.invocation_id,
+                batch.attempt,
+                batch.operation,
+                len(batch.rows),
+                outcome.started_at,
+                result.duration_ms,
+                outcome_name,
+                result.status_code,
+                result.function_error,
+                result.error_code,
+                answer.invalid_reason if answer and answer.invalid_reason else result.error_message,
+                result.executed_version,
+                result.request_id,
+                len(rejected),
+                note,
+            )
+        )
         for row in batch.rows:
             if row.primary_key not in rejected:
                 self._pending.confirmed.append((row.primary_key, row.operation, row.row_hash))
@@ -451,12 +493,20 @@ class SyncRunner:
         ready_at = self.clock.monotonic() + delay
         if answer is None or answer.invalid_reason:
             # The same batch again: invocation_id stays, so the function can deduplicate.
-            retry = Batch(invocation_id=batch.invocation_id, operation=batch.operation,
-                          rows=batch.rows, attempt=batch.attempt + 1,
-                          payload_size=batch.payload_size)  # fmt: skip
+            retry = Batch(
+                invocation_id=batch.invocation_id,
+                operation=batch.operation,
+                rows=batch.rows,
+                attempt=batch.attempt + 1,
+                payload_size=batch.payload_size,
+            )
         else:
-            retry = Batch(invocation_id=self._new_invocation_id(), operation=batch.operation,
-                          rows=failed_rows, attempt=batch.attempt + 1)  # fmt: skip
+            retry = Batch(
+                invocation_id=self._new_invocation_id(),
+                operation=batch.operation,
+                rows=failed_rows,
+                attempt=batch.attempt + 1,
+            )
         return [(ready_at, retry)]
 
     def _fail(self, row: PlannedRow, reason: str, *, keep_row: bool = True) -> None:
@@ -470,27 +520,37 @@ class SyncRunner:
     def _checkpoint(self) -> None:
         pending, self._pending = self._pending, Checkpoint()
         self.state.write_checkpoint(
-            pending, run_id=self.run_id, now=self.now(), counters=self.counters,
-            lease_holder=self.holder, lease_expires_at=self._lease_expiry(),
-        )  # fmt: skip
+            pending,
+            run_id=self.run_id,
+            now=self.now(),
+            counters=self.counters,
+            lease_holder=self.holder,
+            lease_expires_at=self._lease_expiry(),
+        )
 
     def _lease_expiry(self) -> datetime:
         return self.now() + timedelta(seconds=self.options.lease_seconds)
 
     def _report_progress(self, started_clock: float) -> None:
-        planned = (self.counters.planned_added + self.counters.planned_changed
-                   + self.counters.planned_removed)  # fmt: skip
-        self.reporter.progress(Progress(
-            sync=self.defn.name,
-            planned_rows=planned,
-            delivered_rows=self.counters.delivered_rows,
-            rejected_rows=self.counters.rejected_rows,
-            invocations=self.counters.invocations,
-            elapsed_seconds=self.clock.monotonic() - started_clock,
-        ))  # fmt: skip
+        planned = (
+            self.counters.planned_added
+            + self.counters.planned_changed
+            + self.counters.planned_removed
+        )
+        self.reporter.progress(
+            Progress(
+                sync=self.defn.name,
+                planned_rows=planned,
+                delivered_rows=self.counters.delivered_rows,
+                rejected_rows=self.counters.rejected_rows,
+                invocations=self.counters.invocations,
+                elapsed_seconds=self.clock.monotonic() - started_clock,
+            )
+        )
 
-    def _summary(self, status: str, error: str | None, start_clock: float,
-                 plan: PlanSummary) -> RunSummary:  # fmt: skip
+    def _summary(
+        self, status: str, error: str | None, start_clock: float, plan: PlanSummary
+    ) -> RunSummary:
         return RunSummary(
             run_id=self.run_id,
             sync=self.defn.name,

@@ -1,4 +1,4 @@
-"""A sync's state and logs in the warehouse: lease, plan paging, checkpoints, runs, invocations, errors.
+"""A sync's state and logs in the warehouse: lease, plan pages, checkpoints, runs, errors.
 
 Every value that comes from outside (keys, reasons, error messages, rows) is a bound parameter.
 A checkpoint is one transaction: the snapshot moves past the confirmed keys, and the invocation
@@ -7,7 +7,7 @@ log, the errors and the run's counters are written, together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,10 +20,24 @@ DUPLICATE_KEY_REASON = "duplicate primary key"
 KEY_CHUNK = 1000
 
 INVOCATION_COLUMNS = (
-    "run_id", "sync_name", "invocation_id", "attempt", "operation", "row_count", "started_at",
-    "duration_ms", "outcome", "status_code", "function_error", "error_code", "error_message",
-    "executed_version", "request_id", "rejected_rows", "note",
-)  # fmt: skip
+    "run_id",
+    "sync_name",
+    "invocation_id",
+    "attempt",
+    "operation",
+    "row_count",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "status_code",
+    "function_error",
+    "error_code",
+    "error_message",
+    "executed_version",
+    "request_id",
+    "rejected_rows",
+    "note",
+)
 
 
 @dataclass(frozen=True)
@@ -172,18 +186,44 @@ class SyncState:
 
     # --- runs ---------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, *, started_at: datetime, first_run: bool,
-                  counters: RunCounters) -> None:  # fmt: skip
+    def start_run(
+        self, run_id: str, *, started_at: datetime, first_run: bool, counters: RunCounters
+    ) -> None:
         self.warehouse.insert_rows(
             self.table("runs"),
-            ["run_id", "sync_name", "model_name", "started_at", "status", "first_run", "dry_run",
-             *_counter_columns()],
-            [(run_id, self.sync_name, self.model_name, started_at, "running", first_run, False,
-              *_counter_values(counters))],
-        )  # fmt: skip
+            [
+                "run_id",
+                "sync_name",
+                "model_name",
+                "started_at",
+                "status",
+                "first_run",
+                "dry_run",
+                *_counter_columns(),
+            ],
+            [
+                (
+                    run_id,
+                    self.sync_name,
+                    self.model_name,
+                    started_at,
+                    "running",
+                    first_run,
+                    False,
+                    *_counter_values(counters),
+                )
+            ],
+        )
 
-    def finish_run(self, run_id: str, *, finished_at: datetime, status: str,
-                   counters: RunCounters, error: str | None) -> None:  # fmt: skip
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        finished_at: datetime,
+        status: str,
+        counters: RunCounters,
+        error: str | None,
+    ) -> None:
         assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
         self.warehouse.execute(
             f"update {self.table('runs')} set finished_at = ?, status = ?, error = ?, {assignments}"
@@ -193,9 +233,16 @@ class SyncState:
 
     # --- checkpoints --------------------------------------------------------------------------
 
-    def write_checkpoint(self, checkpoint: Checkpoint, *, run_id: str, now: datetime,
-                         counters: RunCounters, lease_holder: str,
-                         lease_expires_at: datetime) -> None:  # fmt: skip
+    def write_checkpoint(
+        self,
+        checkpoint: Checkpoint,
+        *,
+        run_id: str,
+        now: datetime,
+        counters: RunCounters,
+        lease_holder: str,
+        lease_expires_at: datetime,
+    ) -> None:
         wh = self.warehouse
         with wh.transaction():
             if checkpoint.confirmed:
@@ -265,17 +312,51 @@ class SyncState:
                 " last_failed_run_id = ?, last_failed_at = ?, row_json = ?,"
                 " resolved_at = null, resolved_run_id = null"
                 " where sync_name = ? and primary_key_value = ?",
-                [failure.operation, failure.reason, run_id, now, run_id, now, failure.row_json,
-                 self.sync_name, key],
-            )  # fmt: skip
+                [
+                    failure.operation,
+                    failure.reason,
+                    run_id,
+                    now,
+                    run_id,
+                    now,
+                    failure.row_json,
+                    self.sync_name,
+                    key,
+                ],
+            )
         self.warehouse.insert_rows(
             self.table("errors"),
-            ["sync_name", "model_name", "primary_key_value", "operation", "reason", "attempts",
-             "first_failed_run_id", "last_failed_run_id", "first_failed_at", "last_failed_at",
-             "row_json"],
-            [(self.sync_name, self.model_name, f.primary_key, f.operation, f.reason, 1, run_id,
-              run_id, now, now, f.row_json) for key, f in latest.items() if key not in existing],
-        )  # fmt: skip
+            [
+                "sync_name",
+                "model_name",
+                "primary_key_value",
+                "operation",
+                "reason",
+                "attempts",
+                "first_failed_run_id",
+                "last_failed_run_id",
+                "first_failed_at",
+                "last_failed_at",
+                "row_json",
+            ],
+            [
+                (
+                    self.sync_name,
+                    self.model_name,
+                    f.primary_key,
+                    f.operation,
+                    f.reason,
+                    1,
+                    run_id,
+                    run_id,
+                    now,
+                    now,
+                    f.row_json,
+                )
+                for key, f in latest.items()
+                if key not in existing
+            ],
+        )
 
     def resolve_unneeded_errors(self, *, run_id: str, now: datetime) -> None:
         """Resolves open errors whose key no longer needs sending (absent from the fresh plan)."""
@@ -289,15 +370,23 @@ class SyncState:
     # --- reading back -------------------------------------------------------------------------
 
     def open_errors(self, limit: int = 1000) -> list[dict[str, Any]]:
-        columns = ("primary_key_value", "operation", "reason", "attempts", "first_failed_run_id",
-                   "last_failed_run_id", "first_failed_at", "last_failed_at")  # fmt: skip
+        columns = (
+            "primary_key_value",
+            "operation",
+            "reason",
+            "attempts",
+            "first_failed_run_id",
+            "last_failed_run_id",
+            "first_failed_at",
+            "last_failed_at",
+        )
         rows = self.warehouse.fetch_all(
             f"select {', '.join(columns)} from {self.table('errors')}"
             " where sync_name = ? and resolved_at is null"
             f" order by last_failed_at desc, primary_key_value limit {int(limit)}",
             [self.sync_name],
         )
-        return [dict(zip(columns, row)) for row in rows]
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def _counter_columns() -> list[str]:
@@ -311,7 +400,3 @@ def _counter_values(counters: RunCounters) -> list[int]:
 def _sql_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
-
-def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

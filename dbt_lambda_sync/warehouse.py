@@ -35,8 +35,8 @@ class ProjectArgs:
     def resolved(self) -> ProjectArgs:
         from dbt.cli.resolvers import default_profiles_dir, default_project_dir
 
-        project_dir = self.project_dir or os.environ.get("DBT_PROJECT_DIR") or str(
-            default_project_dir()
+        project_dir = (
+            self.project_dir or os.environ.get("DBT_PROJECT_DIR") or str(default_project_dir())
         )
         if not Path(project_dir, "dbt_project.yml").is_file():
             raise UsageError(
@@ -57,7 +57,12 @@ class ProjectArgs:
         )
 
     def dbt_flags(self) -> list[str]:
-        flags = ["--project-dir", self.project_dir or ".", "--profiles-dir", self.profiles_dir or "."]
+        flags = [
+            "--project-dir",
+            self.project_dir or ".",
+            "--profiles-dir",
+            self.profiles_dir or ".",
+        ]
         if self.target:
             flags += ["--target", self.target]
         if self.vars:
@@ -165,7 +170,9 @@ class Warehouse:
             with self.transaction():
                 return [c.name for c in self._adapter.get_columns_in_relation(relation)]
         except Exception as exc:
-            raise WarehouseError(f"could not read the columns of {relation}: {_short(exc)}") from exc
+            raise WarehouseError(
+                f"could not read the columns of {relation}: {_short(exc)}"
+            ) from exc
 
     # --- running SQL ---------------------------------------------------------------------------
 
@@ -192,7 +199,9 @@ class Warehouse:
             except Exception as exc:
                 raise _as_warehouse_error(exc, "fetch") from exc
 
-    def insert_rows(self, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def insert_rows(
+        self, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
         """Inserts many rows with bound parameters, a few thousand per statement."""
         if not rows:
             return
@@ -266,7 +275,7 @@ def _parse_vars(raw: str | None) -> Mapping[str, Any]:
 
     loaded = yaml.safe_load(raw)
     if not isinstance(loaded, dict):
-        raise UsageError("--vars must be a YAML mapping, like \"{lambda_sync_schema: syncs}\"")
+        raise UsageError('--vars must be a YAML mapping, like "{lambda_sync_schema: syncs}"')
     return loaded
 
 

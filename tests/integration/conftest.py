@@ -61,7 +61,9 @@ class SyncProject:
         (root / "dbt_project.yml").write_text(
             (REPO / "integration_tests" / "dbt_project.yml").read_text()
         )
-        (root / "profiles.yml").write_text((REPO / "integration_tests" / "profiles.yml").read_text())
+        (root / "profiles.yml").write_text(
+            (REPO / "integration_tests" / "profiles.yml").read_text()
+        )
         self.env = {
             **os.environ,
             "DBT_DUCKDB_PATH": str(root / "warehouse.duckdb"),
@@ -105,7 +107,9 @@ class SyncProject:
 
     # --- the dbt project ----------------------------------------------------------------------
 
-    def seed(self, name: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+    def seed(
+        self, name: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+    ) -> None:
         columns = list(columns or rows[0].keys())
         with open(self.root / "seeds" / f"{name}.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=columns)
@@ -133,13 +137,26 @@ class SyncProject:
         config.update(overrides)
         return config
 
-    def _command(self, executable: str, args: Sequence[str], expect: int | None) -> subprocess.CompletedProcess:
+    def _command(
+        self, executable: str, args: Sequence[str], expect: int | None
+    ) -> subprocess.CompletedProcess:
         target = ["--target", self.warehouse]
         result = subprocess.run(
-            [str(BIN / executable), *args, "--project-dir", str(self.root),
-             "--profiles-dir", str(self.root), *target],
-            cwd=self.root, env=self.env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+            [
+                str(BIN / executable),
+                *args,
+                "--project-dir",
+                str(self.root),
+                "--profiles-dir",
+                str(self.root),
+                *target,
+            ],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if expect is not None and result.returncode != expect:
             raise AssertionError(
                 f"{executable} {' '.join(args)} exited {result.returncode}, expected {expect}\n"
@@ -187,13 +204,15 @@ class SyncProject:
     def open_errors(self, sync: str = "crm_customers") -> dict[str, tuple]:
         rows = self.query(
             "select primary_key_value, operation, reason, attempts, resolved_run_id"
-            f" from {{schema}}.lambda_sync_errors where sync_name = '{sync}' and resolved_at is null"
+            f" from {{schema}}.lambda_sync_errors where sync_name = '{sync}'"
+            " and resolved_at is null"
         )
         return {row[0]: row[1:] for row in rows}
 
     def snapshot(self, sync: str = "crm_customers") -> dict[str, dict[str, Any]]:
         rows = self.query(
-            f"select primary_key, row_json from {{schema}}.lambda_sync_snapshots where sync_name = '{sync}'"
+            "select primary_key, row_json from {schema}.lambda_sync_snapshots"
+            f" where sync_name = '{sync}'"
         )
         return {key: json.loads(row) for key, row in rows}
 
@@ -207,7 +226,9 @@ class SyncProject:
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def project(request: pytest.FixtureRequest, tmp_path: Path, ministack: Ministack) -> Iterator[SyncProject]:
+def project(
+    request: pytest.FixtureRequest, tmp_path: Path, ministack: Ministack
+) -> Iterator[SyncProject]:
     if request.param == "postgres":
         reason = postgres_available()
         if reason:
@@ -219,3 +240,18 @@ def project(request: pytest.FixtureRequest, tmp_path: Path, ministack: Ministack
         yield sync_project
     finally:
         sync_project.drop()
+
+
+def execute(project: SyncProject, sql: str) -> None:
+    """Writes with a plain driver, for tests that stage a state no runner would leave."""
+    sql = sql.replace("{schema}", project.sync_schema)
+    if project.warehouse == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
+            con.execute(sql)
+        return
+    import psycopg2
+
+    with psycopg2.connect(**PG) as con, con.cursor() as cur:
+        cur.execute(sql)

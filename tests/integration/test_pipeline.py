@@ -1,18 +1,33 @@
-"""End to end: real dbt builds, the real CLI, a real handler in ministack, on DuckDB and PostgreSQL."""
+"""End to end: real dbt, the real CLI, a real handler in ministack; DuckDB and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import SyncProject
+from tests.integration.conftest import SyncProject, execute
 
 pytestmark = pytest.mark.integration
 
 CUSTOMERS = [
-    {"customer_id": 1, "email": "alice@example.com", "first_name": "Alice", "signed_up_at": "2024-01-02 03:04:05"},
-    {"customer_id": 2, "email": "bob@example.com", "first_name": "Bob", "signed_up_at": "2024-02-03 04:05:06"},
-    {"customer_id": 3, "email": "carol@example.com", "first_name": "Carol", "signed_up_at": "2024-03-04 05:06:07"},
-]  # fmt: skip
+    {
+        "customer_id": 1,
+        "email": "alice@example.com",
+        "first_name": "Alice",
+        "signed_up_at": "2024-01-02 03:04:05",
+    },
+    {
+        "customer_id": 2,
+        "email": "bob@example.com",
+        "first_name": "Bob",
+        "signed_up_at": "2024-02-03 04:05:06",
+    },
+    {
+        "customer_id": 3,
+        "email": "carol@example.com",
+        "first_name": "Carol",
+        "signed_up_at": "2024-03-04 05:06:07",
+    },
+]
 MODEL_SQL = "select * from {{ ref('customers_seed') }}"
 
 
@@ -39,8 +54,12 @@ def test_backfill_then_added_changed_removed(project: SyncProject) -> None:
     assert {e["operation"] for e in events} == {"added"}
     alice = by_key(project.delivered())[1]
     # typed JSON: numbers as numbers, timestamps as ISO 8601 strings
-    assert alice == {"customer_id": 1, "email": "alice@example.com", "first_name": "Alice",
-                     "signed_up_at": "2024-01-02T03:04:05"}  # fmt: skip
+    assert alice == {
+        "customer_id": 1,
+        "email": "alice@example.com",
+        "first_name": "Alice",
+        "signed_up_at": "2024-01-02T03:04:05",
+    }
     assert events[0]["sync"]["name"] == "crm_customers"
     assert events[0]["sync"]["model"] == "customers"
     assert events[0]["sync"]["attempt"] == 1
@@ -54,9 +73,16 @@ def test_backfill_then_added_changed_removed(project: SyncProject) -> None:
     assert project.events() == []
 
     # change one, remove one, add one
-    rows = [dict(CUSTOMERS[0]), dict(CUSTOMERS[1], email="bob@new.example.com"),
-            {"customer_id": 4, "email": "dan@example.com", "first_name": "Dan",
-             "signed_up_at": "2024-04-05 06:07:08"}]  # fmt: skip
+    rows = [
+        dict(CUSTOMERS[0]),
+        dict(CUSTOMERS[1], email="bob@new.example.com"),
+        {
+            "customer_id": 4,
+            "email": "dan@example.com",
+            "first_name": "Dan",
+            "signed_up_at": "2024-04-05 06:07:08",
+        },
+    ]
     project.seed("customers_seed", rows)
     project.build()
     plan = project.plan()["crm_customers"]
@@ -68,14 +94,21 @@ def test_backfill_then_added_changed_removed(project: SyncProject) -> None:
     assert events["changed"]["rows"][0]["email"] == "bob@new.example.com"
     assert events["changed"]["previous_rows"][0]["email"] == "bob@example.com"
     # a removed event carries the row as it was last delivered
-    assert events["removed"]["rows"] == [{"customer_id": 3, "email": "carol@example.com",
-                                          "first_name": "Carol",
-                                          "signed_up_at": "2024-03-04T05:06:07"}]  # fmt: skip
+    assert events["removed"]["rows"] == [
+        {
+            "customer_id": 3,
+            "email": "carol@example.com",
+            "first_name": "Carol",
+            "signed_up_at": "2024-03-04T05:06:07",
+        }
+    ]
     assert "previous_rows" not in events["added"] and "previous_rows" not in events["removed"]
     assert set(project.snapshot()) == {"1", "2", "4"}
     assert project.snapshot()["2"]["email"] == "bob@new.example.com"
-    runs = project.query("select status, delivered_rows, planned_added, planned_changed,"
-                         " planned_removed from {schema}.lambda_sync_runs order by started_at")  # fmt: skip
+    runs = project.query(
+        "select status, delivered_rows, planned_added, planned_changed,"
+        " planned_removed from {schema}.lambda_sync_runs order by started_at"
+    )
     assert runs[-1] == ("success", 3, 1, 1, 1)
 
 
@@ -115,9 +148,16 @@ def test_columns_subset_limits_what_is_sent_and_compared(project: SyncProject) -
 
 
 def test_null_and_duplicate_keys_are_never_sent(project: SyncProject) -> None:
-    rows = [*CUSTOMERS, dict(CUSTOMERS[1], email="bob2@example.com"),
-            {"customer_id": "", "email": "nokey@example.com", "first_name": "N",
-             "signed_up_at": "2024-01-01 00:00:00"}]  # fmt: skip
+    rows = [
+        *CUSTOMERS,
+        dict(CUSTOMERS[1], email="bob2@example.com"),
+        {
+            "customer_id": "",
+            "email": "nokey@example.com",
+            "first_name": "N",
+            "signed_up_at": "2024-01-01 00:00:00",
+        },
+    ]
     setup(project, rows=rows, batch_size=10)
     plan = project.plan()["crm_customers"]
     assert (plan["added"], plan["invalid"]) == (2, 3)  # 1 null key + 2 rows of key 2
@@ -140,11 +180,14 @@ def test_rejected_rows_are_retried_then_resolved(project: SyncProject) -> None:
     result = project.run(expect=1)
     run = result["runs"][0]
     assert (run["delivered_rows"], run["rejected_rows"], run["retries"]) == (2, 1, 2)
-    attempts = [(e["sync"]["attempt"], [r["customer_id"] for r in e["rows"]]) for e in project.events()]
+    attempts = [
+        (e["sync"]["attempt"], [r["customer_id"] for r in e["rows"]]) for e in project.events()
+    ]
     assert attempts == [(1, [1, 2, 3]), (2, [2]), (3, [2])]
     assert project.open_errors() == {"2": ("added", "Email not found", 1, None)}
-    outcomes = project.query("select outcome, rejected_rows from {schema}.lambda_sync_invocations"
-                             " order by started_at")  # fmt: skip
+    outcomes = project.query(
+        "select outcome, rejected_rows from {schema}.lambda_sync_invocations order by started_at"
+    )
     assert outcomes == [("partially_rejected", 1)] * 3
     assert set(project.snapshot()) == {"1", "3"}
 
@@ -172,8 +215,12 @@ def test_function_that_raises(project: SyncProject) -> None:
     errors = project.open_errors()
     assert set(errors) == {"1", "2", "3"}
     assert "database is down" in errors["1"][1]
-    outcomes = {row[0] for row in project.query("select outcome, function_error from"
-                                                 " {schema}.lambda_sync_invocations")}  # fmt: skip
+    outcomes = {
+        row[0]
+        for row in project.query(
+            "select outcome, function_error from {schema}.lambda_sync_invocations"
+        )
+    }
     assert outcomes == {"function_error"}
     assert project.snapshot() == {}
     project.rules()
@@ -200,8 +247,10 @@ def test_function_that_does_not_exist(project: SyncProject) -> None:
 def test_row_over_the_payload_limit_is_recorded_not_sent(project: SyncProject) -> None:
     project.deploy()
     project.seed("customers_seed", CUSTOMERS)
-    big = ("select customer_id, email, case when customer_id = 2 then repeat('x', 6300000)"
-           " else 'small' end as notes from {{ ref('customers_seed') }}")  # fmt: skip
+    big = (
+        "select customer_id, email, case when customer_id = 2 then repeat('x', 6300000)"
+        " else 'small' end as notes from {{ ref('customers_seed') }}"
+    )
     project.model("customers", big, project.sync_config(batch_size=10))
     project.build()
     result = project.run(expect=1)
@@ -220,3 +269,45 @@ def test_batch_size_one_dry_run_and_full_refresh(project: SyncProject) -> None:
     project.clear_events()
     project.run("--full-refresh")
     assert sorted(r["customer_id"] for r in project.delivered("added")) == [1, 2, 3]
+
+
+def test_lease_held_by_another_runner(project: SyncProject) -> None:
+    setup(project, batch_size=10)
+    project.plan()  # creates the state row
+    execute(
+        project,
+        "update {schema}.lambda_sync_state set lease_holder = 'run-x (pid 42 on elsewhere)',"
+        " lease_expires_at = timestamp '2999-01-01 00:00:00' where sync_name = 'crm_customers'",
+    )
+    result = project.run(expect=3)
+    assert "run-x (pid 42 on elsewhere)" in result["errors"][0]["error"]
+    assert "crm_customers" in result["errors"][0]["error"]
+    assert project.events() == []
+    # a lease left by a crashed runner expires
+    execute(
+        project,
+        "update {schema}.lambda_sync_state set lease_expires_at = timestamp '2000-01-01 00:00:00'",
+    )
+    project.run()
+    assert len(project.delivered()) == 3
+    held = project.query("select lease_holder from {schema}.lambda_sync_state")
+    assert held == [(None,)]  # released at the end
+
+
+def test_select_by_sync_or_model_name(project: SyncProject) -> None:
+    project.deploy()
+    project.seed("customers_seed", CUSTOMERS)
+    project.model("customers", MODEL_SQL, project.sync_config(batch_size=10))
+    project.model(
+        "emails",
+        "select customer_id, email from {{ ref('customers_seed') }}",
+        project.sync_config(name="email_list", batch_size=10),
+    )
+    project.build()
+    project.run("--select", "email_list")
+    assert {e["sync"]["name"] for e in project.events()} == {"email_list"}
+    project.clear_events()
+    project.run("--select", "customers")
+    assert {e["sync"]["name"] for e in project.events()} == {"crm_customers"}
+    unknown = project.cli("run", "--select", "nope", expect=2)
+    assert "nope" in unknown.stderr and "Traceback" not in unknown.stderr
