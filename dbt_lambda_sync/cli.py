@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from dbt_lambda_sync.errors import SyncError
+from dbt_lambda_sync.definitions import SyncDefinition, check_columns
+from dbt_lambda_sync.errors import DefinitionError, SyncError
 from dbt_lambda_sync.project import Project
 from dbt_lambda_sync.reporting import PlanSummary, Progress, RunSummary
 from dbt_lambda_sync.runner import PlanStore, RunOptions, SyncRunner, utcnow
@@ -149,11 +150,37 @@ def validate(
     try:
         project = Project.load(_args(project_dir, profiles_dir, target, vars))
         definitions = project.definitions(_selectors(selectors))
+        note = _check_built_columns(project, definitions)
     except SyncError as exc:
         _fail(exc)
     for defn in definitions:
         click.echo(f"ok  {defn.name}  (model {defn.model.name} -> {defn.function.name})")
+    if note:
+        click.echo(note, err=True)
     click.echo(f"{len(definitions)} sync definition(s) valid.")
+
+
+def _check_built_columns(project: Project, definitions: list[SyncDefinition]) -> str | None:
+    """primary_key and columns against the built relations; a note when they cannot be checked."""
+    try:
+        warehouse = project.open_warehouse()
+    except SyncError as exc:
+        return f"note: columns not checked against the warehouse ({exc})"
+    problems = []
+    unbuilt = []
+    with warehouse:
+        for defn in definitions:
+            store = PlanStore(warehouse, defn)
+            columns = warehouse.columns_of(store.relation)
+            if columns:
+                problems += check_columns(defn, columns)
+            else:
+                unbuilt.append(defn.model.name)
+    if problems:
+        raise DefinitionError(problems)
+    if unbuilt:
+        return f"note: not built yet, columns not checked: {', '.join(sorted(set(unbuilt)))}"
+    return None
 
 
 @main.command()

@@ -2,8 +2,8 @@
   The post-hook: after a model builds, computes the change set of each of its syncs.
   Wire it once in dbt_project.yml:   models: {+post-hook: "{{ dbt_lambda_sync.capture_changes() }}"}
   A no-op on models without `lambda_sync` in config.meta. Definitions are validated in full by the
-  runner (`dbt-lambda-sync validate`); here a sync whose basic fields are unusable is skipped with
-  a warning instead of failing the model's build.
+  runner (`dbt-lambda-sync validate`); here a sync whose basic fields or columns are unusable is
+  skipped with a warning instead of failing the model's build.
 -#}
 {% macro capture_changes() -%}
   {{ return(adapter.dispatch('capture_changes', 'dbt_lambda_sync')()) }}
@@ -23,9 +23,16 @@
   {%- for sync in syncs -%}
     {%- if sync is mapping and sync.get('name') is string and sync.get('primary_key') is string
           and (sync.get('columns') is none or (sync.get('columns') is iterable and sync.get('columns') is not string)) -%}
-      {%- do dbt_lambda_sync.compute_plan(
-          sync_name=sync['name'], model_name=model.name, relation=this,
-          primary_key=sync['primary_key'], columns=sync.get('columns')) -%}
+      {%- set problem = dbt_lambda_sync.resolve_sync_columns(
+          this, sync['primary_key'], sync.get('columns')).problem -%}
+      {%- if problem -%}
+        {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "', sync '" ~ sync['name'] ~ "', "
+            ~ problem ~ "; changes not captured", info=true) -%}
+      {%- else -%}
+        {%- do dbt_lambda_sync.compute_plan(
+            sync_name=sync['name'], model_name=model.name, relation=this,
+            primary_key=sync['primary_key'], columns=sync.get('columns')) -%}
+      {%- endif -%}
     {%- else -%}
       {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "': a lambda_sync definition lacks a valid"
           ~ " name or primary_key; run `dbt-lambda-sync validate` for details", info=true) -%}

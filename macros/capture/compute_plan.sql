@@ -91,10 +91,21 @@
   the model, the sync and the field when a configured column is not in the relation.
 -#}
 {% macro sync_columns(sync_name, model_name, relation, primary_key, columns) -%}
+  {%- set resolved = dbt_lambda_sync.resolve_sync_columns(relation, primary_key, columns) -%}
+  {%- if resolved.problem -%}
+    {%- do exceptions.raise_compiler_error("model '" ~ model_name ~ "', sync '" ~ sync_name
+        ~ "', " ~ resolved.problem) -%}
+  {%- endif -%}
+  {{ return(resolved.selected) }}
+{%- endmacro %}
+
+
+{#- {selected: [Column], problem: none or a message naming the field}, without raising. -#}
+{% macro resolve_sync_columns(relation, primary_key, columns) -%}
   {%- set available = adapter.get_columns_in_relation(relation) -%}
   {%- if available | length == 0 -%}
-    {%- do exceptions.raise_compiler_error("model '" ~ model_name ~ "', sync '" ~ sync_name
-        ~ "': relation " ~ relation ~ " does not exist or has no columns; build the model first") -%}
+    {{ return({'selected': [], 'problem': 'relation ' ~ relation
+        ~ ' does not exist or has no columns; build the model first'}) }}
   {%- endif -%}
   {%- set by_name = {} -%}
   {%- for column in available -%}
@@ -107,14 +118,13 @@
   {%- set selected = [] -%}
   {%- for name in wanted -%}
     {%- if (name | lower) not in by_name -%}
-      {%- do exceptions.raise_compiler_error("model '" ~ model_name ~ "', sync '" ~ sync_name
-          ~ "', field '" ~ ("primary_key" if loop.first else "columns") ~ "': column '" ~ name
-          ~ "' is not a column of " ~ relation ~ " (columns: "
-          ~ (available | map(attribute='name') | join(', ')) ~ ")") -%}
+      {{ return({'selected': [], 'problem': "field '" ~ ("primary_key" if loop.first else "columns")
+          ~ "': column '" ~ name ~ "' is not a column of " ~ relation ~ " (columns: "
+          ~ (available | map(attribute='name') | join(', ')) ~ ")"}) }}
     {%- endif -%}
     {%- do selected.append(by_name[name | lower]) -%}
   {%- endfor -%}
-  {{ return(selected) }}
+  {{ return({'selected': selected, 'problem': none}) }}
 {%- endmacro %}
 
 

@@ -311,3 +311,35 @@ def test_select_by_sync_or_model_name(project: SyncProject) -> None:
     assert {e["sync"]["name"] for e in project.events()} == {"crm_customers"}
     unknown = project.cli("run", "--select", "nope", expect=2)
     assert "nope" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_invalid_definitions_stop_everything_with_exit_2(project: SyncProject) -> None:
+    project.deploy()
+    project.seed("customers_seed", CUSTOMERS)
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    project.model(
+        "customers",
+        MODEL_SQL,
+        [
+            project.sync_config(batchsize=10),
+            project.sync_config(name="second", function="arn:aws:lambda:us-east-1:12:function:x"),
+            project.sync_config(name="third", aws_secret_access_key=secret),
+        ],
+    )
+    for command in ("validate", "run"):
+        result = project.cli(command, expect=2)
+        err = result.stderr
+        assert "model 'customers', sync 'crm_customers', field 'batchsize'" in err
+        assert "did you mean 'batch_size'" in err
+        assert "sync 'second', field 'function'" in err
+        assert "sync 'third'" in err and secret not in err + result.stdout
+        assert "Traceback" not in err
+    assert project.events() == []
+
+    # a primary key that is not a column is found once the model is built
+    project.model("customers", MODEL_SQL, project.sync_config(primary_key="id"))
+    project.build()
+    for command in ("validate", "run"):
+        err = project.cli(command, expect=2).stderr
+        assert "model 'customers', sync 'crm_customers', field 'primary_key'" in err
+    assert project.events() == []
