@@ -249,10 +249,11 @@ class SyncRunner:
         error: str | None = None
         status = "failed"
         try:
-            skipped = self._skip_unsent(first_run, counts)
-            self.counters.skipped_rows = skipped
-            if first_run:
-                self.state.mark_initialized()
+            # One transaction: a crash between the two would make the next run "first" again.
+            with self.warehouse.transaction():
+                self.counters.skipped_rows = self._skip_unsent(first_run, counts)
+                if first_run:
+                    self.state.mark_initialized()
             self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
             self._record_duplicates()
             self._deliver()

@@ -367,27 +367,6 @@ class SyncState:
             [now, run_id, self.sync_name, self.sync_name],
         )
 
-    # --- reading back -------------------------------------------------------------------------
-
-    def open_errors(self, limit: int = 1000) -> list[dict[str, Any]]:
-        columns = (
-            "primary_key_value",
-            "operation",
-            "reason",
-            "attempts",
-            "first_failed_run_id",
-            "last_failed_run_id",
-            "first_failed_at",
-            "last_failed_at",
-        )
-        rows = self.warehouse.fetch_all(
-            f"select {', '.join(columns)} from {self.table('errors')}"
-            " where sync_name = ? and resolved_at is null"
-            f" order by last_failed_at desc, primary_key_value limit {int(limit)}",
-            [self.sync_name],
-        )
-        return [dict(zip(columns, row, strict=True)) for row in rows]
-
 
 def _counter_columns() -> list[str]:
     return list(RunCounters.__dataclass_fields__)
@@ -399,4 +378,3 @@ def _counter_values(counters: RunCounters) -> list[int]:
 
 def _sql_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
