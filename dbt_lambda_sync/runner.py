@@ -98,16 +98,17 @@ class PlanStore:
             raise DefinitionError(problems)
 
     def is_fresh(self, state: StateRow | None) -> bool:
-        if state is None or state.plan_definition is None:
+        """A stored plan is reused only when the post-hook of the latest dbt invocation computed
+        it, for this definition, against the current snapshot. Anything else (a plan the runner
+        computed earlier, another dbt command since, a changed definition) is recomputed: the
+        model may have changed in ways no cheap check can see."""
+        if state is None or state.plan_definition is None or state.plan_invocation_id is None:
             return False
         if state.plan_definition != definition_key(self.defn):
             return False
         if state.plan_snapshot_version != state.snapshot_version:
             return False
-        if state.plan_fingerprint is None:
-            return False
-        current = self.warehouse.call_macro("relation_fingerprint", relation=self.relation)
-        return current == state.plan_fingerprint
+        return self.warehouse.latest_build_of(self.defn.model.unique_id) == state.plan_invocation_id
 
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
         state = self.state.read()
@@ -303,7 +304,7 @@ class SyncRunner:
             if not page:
                 return
             self._pending.failures.extend(
-                Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json)
+                Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json, attempts=0)
                 for _, key, _, row_json, _, _ in page
             )
             after = page[-1][0]
@@ -348,7 +349,7 @@ class SyncRunner:
         for row in self._rows():
             batches, oversized = batcher.add(row)
             for big in oversized:
-                self._fail(big, OVERSIZED_REASON, keep_row=False)
+                self._fail(big, OVERSIZED_REASON, attempts=0, keep_row=False)
             yield from batches
         yield from batcher.flush()
 
@@ -412,7 +413,8 @@ class SyncRunner:
                     next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         for scheduled in retries:  # only left when the sync stopped on a fatal error
             for row in scheduled.batch.rows:
-                self._fail(row, f"not retried: the sync stopped ({self._fatal})")
+                attempts = scheduled.batch.attempt - 1
+                self._fail(row, f"not retried: the sync stopped ({self._fatal})", attempts=attempts)
 
     def _invoke(self, client: Any, batch: Batch, delay: float) -> _Outcome:
         if delay > 0:
@@ -488,7 +490,7 @@ class SyncRunner:
         retryable = (answer is not None or result.retryable) and self._fatal is None
         if not retryable or not self._retry.should_retry(batch.attempt - 1):
             for row in failed_rows:
-                self._fail(row, rejected[row.primary_key])
+                self._fail(row, rejected[row.primary_key], attempts=batch.attempt)
             return []
         delay = self._retry.delay(batch.attempt - 1, retry_after=result.retry_after)
         ready_at = self.clock.monotonic() + delay
@@ -510,9 +512,16 @@ class SyncRunner:
             )
         return [(ready_at, retry)]
 
-    def _fail(self, row: PlannedRow, reason: str, *, keep_row: bool = True) -> None:
+    def _fail(self, row: PlannedRow, reason: str, *, attempts: int, keep_row: bool = True) -> None:
+        """Books a row for lambda_sync_errors; attempts: the invocations that carried it."""
         self._pending.failures.append(
-            Failure(row.primary_key, row.operation, reason, row.row_json if keep_row else None)
+            Failure(
+                row.primary_key,
+                row.operation,
+                reason,
+                row.row_json if keep_row else None,
+                attempts,
+            )
         )
         self.counters.rejected_rows += 1
 

@@ -45,7 +45,7 @@ class StateRow:
     initialized: bool
     snapshot_version: int
     plan_snapshot_version: int | None
-    plan_fingerprint: str | None
+    plan_invocation_id: str | None
     plan_definition: str | None
     plan_invalid_rows: int | None
     lease_holder: str | None
@@ -60,6 +60,7 @@ class Failure:
     operation: str
     reason: str
     row_json: str | None
+    attempts: int  # invocations that carried the row in this run (0: never sent)
 
 
 @dataclass
@@ -105,7 +106,7 @@ class SyncState:
 
     def read(self) -> StateRow | None:
         rows = self.warehouse.fetch_all(
-            "select initialized, snapshot_version, plan_snapshot_version, plan_fingerprint,"
+            "select initialized, snapshot_version, plan_snapshot_version, plan_invocation_id,"
             " plan_definition, plan_invalid_rows, lease_holder, lease_expires_at"
             f" from {self.table('state')} where sync_name = ?",
             [self.sync_name],
@@ -305,7 +306,7 @@ class SyncState:
             # A failure after a resolution starts a new episode: first_failed_* move too.
             self.warehouse.execute(
                 f"update {self.table('errors')} set operation = ?, reason = ?,"
-                " attempts = case when resolved_at is null then attempts + 1 else 1 end,"
+                " attempts = case when resolved_at is null then attempts + ? else ? end,"
                 " first_failed_run_id = case when resolved_at is null then first_failed_run_id"
                 " else ? end,"
                 " first_failed_at = case when resolved_at is null then first_failed_at else ? end,"
@@ -315,6 +316,8 @@ class SyncState:
                 [
                     failure.operation,
                     failure.reason,
+                    failure.attempts,
+                    failure.attempts,
                     run_id,
                     now,
                     run_id,
@@ -346,7 +349,7 @@ class SyncState:
                     f.primary_key,
                     f.operation,
                     f.reason,
-                    1,
+                    f.attempts,
                     run_id,
                     run_id,
                     now,

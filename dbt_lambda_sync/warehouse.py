@@ -8,6 +8,7 @@ All access happens on the thread that opened the warehouse; dbt's connections ar
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from argparse import Namespace
 from collections.abc import Iterator, Mapping, Sequence
@@ -74,7 +75,8 @@ def parse_manifest(args: ProjectArgs) -> Any:
     """Parses the project with dbt (writing target/manifest.json as dbt does) and returns it."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(["parse", "--quiet", *args.dbt_flags()])
+    # --no-write-json: our parse leaves target/manifest.json as the user's last dbt command left it.
+    result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *args.dbt_flags()])
     if not result.success or result.result is None:
         detail = f": {result.exception}" if result.exception else ""
         raise UsageError(f"dbt could not parse the project in {args.project_dir}{detail}")
@@ -155,6 +157,19 @@ class Warehouse:
     @property
     def project_name(self) -> str:
         return str(self.config.project_name)
+
+    def latest_build_of(self, unique_id: str) -> str | None:
+        """The invocation_id of target/run_results.json when it built this node successfully."""
+        path = Path(self.config.project_root, self.config.target_path, "run_results.json")
+        try:
+            results = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        built = any(
+            r.get("unique_id") == unique_id and r.get("status") == "success"
+            for r in results.get("results", [])
+        )
+        return results.get("metadata", {}).get("invocation_id") if built else None
 
     def relation(self, identifier: str) -> Any:
         """The relation of one of the package's tables, in the lambda sync schema."""

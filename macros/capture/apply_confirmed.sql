@@ -79,7 +79,7 @@
         ~ " where sync_name = " ~ sync) -%}
   {%- endfor -%}
   {%- do run_query("update " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') ~ " set"
-      ~ " initialized = false, snapshot_version = snapshot_version + 1, plan_fingerprint = null"
+      ~ " initialized = false, snapshot_version = snapshot_version + 1, plan_invocation_id = null"
       ~ ", updated_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " where sync_name = " ~ sync) -%}
   {{ return(none) }}

@@ -31,7 +31,8 @@
       {%- else -%}
         {%- do dbt_lambda_sync.compute_plan(
             sync_name=sync['name'], model_name=model.name, relation=this,
-            primary_key=sync['primary_key'], columns=sync.get('columns')) -%}
+            primary_key=sync['primary_key'], columns=sync.get('columns'),
+            invocation=invocation_id) -%}
       {%- endif -%}
     {%- else -%}
       {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "': a lambda_sync definition lacks a valid"

@@ -3,13 +3,19 @@
   the sync's snapshot of what was last delivered. Replaces the stored plan and records what it was
   computed from, so the runner can tell when it is stale.
 -#}
-{% macro compute_plan(sync_name, model_name, relation, primary_key, columns=none, now=none) -%}
+{#-
+  `invocation` is the dbt invocation_id when the post-hook computes the plan (none from the
+  runner): the runner reuses a plan only when it was computed by the latest dbt invocation.
+-#}
+{% macro compute_plan(sync_name, model_name, relation, primary_key, columns=none, now=none,
+                      invocation=none) -%}
   {{ return(adapter.dispatch('compute_plan', 'dbt_lambda_sync')(
-      sync_name, model_name, relation, primary_key, columns, now)) }}
+      sync_name, model_name, relation, primary_key, columns, now, invocation)) }}
 {%- endmacro %}
 
 
-{% macro default__compute_plan(sync_name, model_name, relation, primary_key, columns, now) -%}
+{% macro default__compute_plan(sync_name, model_name, relation, primary_key, columns, now,
+                               invocation) -%}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set selected = dbt_lambda_sync.sync_columns(sync_name, model_name, relation, primary_key, columns) -%}
   {%- set key_column = selected[0] -%}
@@ -78,7 +84,7 @@
       ~ " where sync_name = " ~ sync ~ " and operation = 'duplicate'").columns[0].values()[0] -%}
   {%- do dbt_lambda_sync.record_plan(
       sync_name, model_name,
-      fingerprint=dbt_lambda_sync.relation_fingerprint(relation),
+      invocation=invocation,
       definition=dbt_lambda_sync.definition_key(primary_key, columns),
       invalid_rows=(null_keys | int) + (duplicate_rows | int),
       now=now) -%}
@@ -135,14 +141,14 @@
 
 
 {#- Upserts the sync's state row with the plan's provenance; keeps the lease and first-run flag. -#}
-{% macro record_plan(sync_name, model_name, fingerprint, definition, invalid_rows, now) -%}
+{% macro record_plan(sync_name, model_name, invocation, definition, invalid_rows, now) -%}
   {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
   {%- set sync = dbt.string_literal(sync_name) -%}
   {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
   {%- do run_query("update " ~ state ~ " set"
       ~ " model_name = " ~ dbt.string_literal(model_name)
       ~ ", plan_snapshot_version = snapshot_version"
-      ~ ", plan_fingerprint = " ~ (dbt.string_literal(fingerprint) if fingerprint is not none else "null")
+      ~ ", plan_invocation_id = " ~ (dbt.string_literal(invocation) if invocation else "null")
       ~ ", plan_definition = " ~ dbt.string_literal(definition)
       ~ ", plan_computed_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ ", plan_invalid_rows = " ~ invalid_rows

@@ -23,7 +23,7 @@
       initialized " ~ bool ~ " not null,
       snapshot_version " ~ int ~ " not null,
       plan_snapshot_version " ~ int ~ ",
-      plan_fingerprint " ~ text ~ ",
+      plan_invocation_id " ~ text ~ ",
       plan_definition " ~ text ~ ",
       plan_computed_at " ~ ts ~ ",
       plan_invalid_rows " ~ int ~ ",

