@@ -310,7 +310,7 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
     rejected: dict[str, str] = {}
     unknown: dict[str, None] = {}  # an ordered set
     for entry in entries:
-        key = _key_text(entry["primary_key_value"])
+        key = _matching_key(entry["primary_key_value"], in_batch)
         if key in in_batch:
             if key not in rejected:  # duplicates: the first reason wins
                 rejected[key] = _reason_text(entry.get("reason"))
@@ -362,6 +362,18 @@ def _errors_problem(entries: object) -> str | None:
         if isinstance(key, bool) or not isinstance(key, (str, int, float)):
             return f"errors[{index}].primary_key_value is {_describe(key)}, not a string or number"
     return None
+
+
+def _matching_key(value: str | int | float, in_batch: set[str]) -> str:
+    """The batch's key text for an answered key. A number may match the warehouse's text of an
+    integer key ("5") or of a float key ("5.0"): try the forms a warehouse writes."""
+    text = _key_text(value)
+    if text in in_batch or isinstance(value, str):
+        return text
+    for form in (repr(float(value)), json.dumps(value)):
+        if form in in_batch:
+            return form
+    return text
 
 
 def _key_text(value: str | int | float) -> str:

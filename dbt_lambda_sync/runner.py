@@ -55,7 +55,20 @@ class RunOptions:
     dry_run: bool = False
     full_refresh: bool = False
     checkpoint_seconds: float = 1.0
-    lease_seconds: float = float(os.environ.get("DBT_LAMBDA_SYNC_LEASE_SECONDS", "120"))
+    lease_seconds: float = field(default_factory=lambda: _lease_seconds_from_env())
+
+
+def _lease_seconds_from_env() -> float:
+    raw = os.environ.get("DBT_LAMBDA_SYNC_LEASE_SECONDS", "120")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if seconds < 1:
+        raise UsageError(
+            f"DBT_LAMBDA_SYNC_LEASE_SECONDS must be a number of seconds >= 1, not {raw!r}"
+        )
+    return seconds
 
 
 def new_run_id(now: datetime) -> str:
@@ -357,6 +370,8 @@ class SyncRunner:
         return f"{self.run_id}:{next(self._invocation_numbers):06d}"
 
     def _deliver(self) -> None:
+        if not self._plan.total:
+            return  # nothing to send: no client, so an idle sync needs no AWS credentials
         client = self.client_factory(self.defn)
         limiter = None
         if self.defn.rate_limit is not None:

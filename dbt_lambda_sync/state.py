@@ -255,8 +255,12 @@ class SyncState:
                 wh.execute(
                     f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?"
                     " where sync_name = ? and resolved_at is null and primary_key_value in"
-                    f" (select primary_key from {self.table('confirmed')}"
-                    "  where sync_name = ? and run_id = ?)",
+                    # only where the plan still holds the version that was sent
+                    f" (select c.primary_key from {self.table('confirmed')} c"
+                    f"  join {self.table('plans')} p on p.sync_name = c.sync_name"
+                    "   and p.primary_key = c.primary_key and p.operation = c.operation"
+                    "   and p.row_hash = c.row_hash"
+                    "  where c.sync_name = ? and c.run_id = ?)",
                     [now, run_id, self.sync_name, self.sync_name, run_id],
                 )
                 wh.call_macro(

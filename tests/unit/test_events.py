@@ -448,3 +448,15 @@ def test_response_schema_accepts_exactly_what_parse_answer_accepts(response_sche
     valid = response_schema.is_valid(document)
 
     assert valid == (_answer(document, keys=["928713"]).invalid_reason is None)
+
+
+def test_numeric_answer_keys_match_float_keys_as_the_warehouse_writes_them() -> None:
+    # DuckDB casts a double key 5 to "5.0"; the function may answer 5.0, 5 or "5.0"
+    for answered in (5.0, 5, "5.0"):
+        answer = parse_answer(
+            json.dumps({"errors": [{"primary_key_value": answered, "reason": "no"}]}).encode(),
+            ["5.0", "6.0"],
+        )
+        assert answer.rejected == {"5.0": "no"}, answered
+    integer = parse_answer(b'{"errors": [{"primary_key_value": 5.0}]}', ["5", "6"])
+    assert list(integer.rejected) == ["5"]
