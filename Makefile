@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: install test test-fast lint clean
+.PHONY: install test test-fast lint clean demo bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,18 @@ test: install
 # Unit tests only: no dbt start-up, no ministack, a few seconds.
 test-fast: install
 	$(VENV)/bin/pytest -m "not integration" $(PYTEST_ARGS)
+
+# The whole story on this machine in a minute or two (examples/demo/run_demo.py): ministack as the
+# Lambda endpoint, the example function examples/handlers/crm_upsert.py, a DuckDB dbt project,
+# two runs of its sync. Leaves its DuckDB file in $TMPDIR/dbt-lambda-sync-demo to explore.
+demo: install
+	$(VENV)/bin/python examples/demo/run_demo.py
+
+# Performance benchmarks (bench/README.md): change capture, delivery, memory, limits, profiles.
+# Writes bench/results.json and prints the table. Sizes: BENCH_* variables (bench/__main__.py).
+bench: install
+	$(VENV)/bin/pip install --quiet -e ".[dev,bench]"
+	$(VENV)/bin/python -m bench
 
 lint: install
 	$(VENV)/bin/ruff check dbt_lambda_sync tests

@@ -1,0 +1,105 @@
+"""The command line: parses arguments, wires the core together, prints, and owns the exit codes.
+
+One module per command; ``common`` holds what they share. The core never imports this package.
+
+Exit codes: 0 everything planned was delivered; 1 the run finished but some rows were rejected or
+failed (they are in lambda_sync_errors); 2 invalid definitions or usage, nothing was sent; 3 a sync
+could not run (warehouse unreachable, lease held, function or credentials refused).
+
+Errors print ``Error: ...`` on stderr, without a traceback (set DBT_LAMBDA_SYNC_DEBUG=1 to get
+one for an unexpected error). With ``--output json``, an error that stops the command before it
+has a result prints ``{"error": "...", "exit_code": N}`` on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from dbt_lambda_sync.cli import build, failures, plan, reset, run, status, validate
+from dbt_lambda_sync.cli.common import (
+    EXIT_ENVIRONMENT,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    exit_code_of,
+    print_json,
+    wants_json,
+)
+from dbt_lambda_sync.errors import SyncError
+
+__all__ = ["EXIT_ENVIRONMENT", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main"]
+
+EXIT_INTERRUPTED = 130
+
+
+class _Group(click.Group):
+    """Turns errors into `Error: ...` on stderr and the exit code; commands keep to their work."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order added: the order of a day's work
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SyncError as exc:
+            _stop(str(exc), exit_code_of(exc))
+        except KeyboardInterrupt:
+            click.echo(
+                "Interrupted; every sync's progress up to its last checkpoint is kept.", err=True
+            )
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug: still no traceback unless asked, and never exit 1
+            if os.environ.get("DBT_LAMBDA_SYNC_DEBUG"):
+                traceback.print_exc()
+            _stop(
+                f"unexpected {type(exc).__name__}: {exc} (set DBT_LAMBDA_SYNC_DEBUG=1 for the"
+                " traceback)",
+                EXIT_ENVIRONMENT,
+            )
+
+
+def _stop(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    if wants_json():
+        print_json({"error": message, "exit_code": code})
+    sys.exit(code)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Exit codes:
+  0  everything planned was delivered
+  1  the run finished, but some rows were rejected or failed (see `errors SYNC`)
+  2  invalid sync definitions or usage; nothing was sent
+  3  a sync could not run (warehouse unreachable, lease held, credentials refused)
+
+Run `dbt-lambda-sync COMMAND --help` for a command's options and examples.""",
+)
+@click.version_option(package_name="dbt-lambda-sync")
+def main() -> None:
+    """Deliver the rows your dbt models added, changed or removed to AWS Lambda functions.
+
+    The project, profile and target are found the way dbt finds them; --select takes sync or
+    model names.
+
+    \b
+    Examples:
+      dbt-lambda-sync build                      # dbt build, then sync what it built
+      dbt build && dbt-lambda-sync run           # the same, in two steps
+      dbt-lambda-sync plan --output json         # what a run would send; sends nothing
+      dbt-lambda-sync status                     # the last runs of every sync
+      dbt-lambda-sync errors crm_customers       # rows that failed and will be retried
+    """
+
+
+for _module in (validate, plan, run, build, status, failures, reset):
+    main.add_command(_module.COMMAND)

@@ -1,0 +1,68 @@
+"""`plan`: compute and print each sync's pending changes; send nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from dbt_lambda_sync.cli.common import (
+    load_project,
+    output_option,
+    print_json,
+    project_options,
+    select_option,
+)
+from dbt_lambda_sync.display import Table, print_table
+from dbt_lambda_sync.reporting import PlanSummary
+from dbt_lambda_sync.runner import PlanStore, utcnow
+from dbt_lambda_sync.warehouse import ProjectArgs
+
+
+def plan_document(summaries: Sequence[PlanSummary]) -> dict[str, Any]:
+    """``{"syncs": [{"name", "model", "added", "changed", "removed", "invalid", "first_run"}]}``."""
+    return {"syncs": [s.to_json() for s in summaries]}
+
+
+def plan_table(summaries: Sequence[PlanSummary]) -> Table:
+    return Table(
+        ["sync", "model", "added", "changed", "removed", "invalid", "first run"],
+        [
+            [s.name, s.model, s.added, s.changed, s.removed, s.invalid, s.first_run]
+            for s in summaries
+        ],
+    )
+
+
+@click.command(short_help="Show what a run would send; send nothing.")
+@project_options
+@select_option
+@output_option
+def plan(args: ProjectArgs, selectors: list[str], output: str) -> None:
+    """Compute and print the pending changes of each sync; send nothing.
+
+    Counts only the operations in a sync's triggers; all 0 on the first run of an
+    initial_sync: skip sync. invalid: rows with a null or duplicated primary key.
+
+    \b
+    Examples:
+      dbt-lambda-sync plan
+      dbt-lambda-sync plan --select crm_customers --output json
+    """
+    project = load_project(args)
+    definitions = project.definitions(selectors)
+    summaries: list[PlanSummary] = []
+    with project.open_warehouse() as warehouse:
+        warehouse.call_macro("create_sync_tables")
+        for defn in definitions:
+            store = PlanStore(warehouse, defn)
+            store.check_relation()
+            summaries.append(store.summary(store.refresh(now=utcnow())))
+    if output == "json":
+        print_json(plan_document(summaries))
+    else:
+        print_table(plan_table(summaries))
+
+
+COMMAND = plan

@@ -1,0 +1,199 @@
+"""`run`: deliver the pending changes of each selected sync. `build` reuses ``deliver``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from dbt_lambda_sync.cli.common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    exit_code_of,
+    load_project,
+    output_option,
+    print_json,
+    project_options,
+    select_option,
+    worst_exit_code,
+)
+from dbt_lambda_sync.definitions import SyncDefinition
+from dbt_lambda_sync.display import Table, format_duration, make_reporter, one_line, print_table
+from dbt_lambda_sync.errors import SyncError
+from dbt_lambda_sync.reporting import PlanSummary, Progress, Reporter, RunSummary
+from dbt_lambda_sync.runner import RunOptions, SyncRunner
+from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """How one sync's run ended: a summary, an error, or (a failed run) both."""
+
+    name: str
+    model: str
+    summary: RunSummary | None
+    error: SyncError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.error is not None:
+            return exit_code_of(self.error)
+        if self.summary is not None and self.summary.rejected_rows:
+            return EXIT_REJECTED
+        return EXIT_OK
+
+
+class _Recorder:
+    """Forwards to the display and keeps each sync's last summary (a failed run's, too)."""
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+        self.finished: dict[str, RunSummary] = {}
+
+    def sync_started(self, plan: PlanSummary) -> None:
+        self.reporter.sync_started(plan)
+
+    def progress(self, progress: Progress) -> None:
+        self.reporter.progress(progress)
+
+    def sync_finished(self, summary: RunSummary) -> None:
+        self.finished[summary.sync] = summary
+        self.reporter.sync_finished(summary)
+
+
+def deliver(
+    warehouse: Warehouse,
+    definitions: Sequence[SyncDefinition],
+    *,
+    options: RunOptions,
+    reporter: Any,
+) -> list[SyncOutcome]:
+    """Runs each sync in turn; one that cannot run does not stop the others."""
+    recorder = _Recorder(reporter)
+    outcomes = []
+    for defn in definitions:
+        try:
+            runner = SyncRunner(warehouse, defn, options=options, reporter=recorder)
+            summary = runner.run()
+        except SyncError as exc:
+            reporter.sync_failed(defn.name, str(exc))
+            outcomes.append(
+                SyncOutcome(defn.name, defn.model.name, recorder.finished.get(defn.name), exc)
+            )
+        else:
+            outcomes.append(SyncOutcome(defn.name, defn.model.name, summary))
+    return outcomes
+
+
+def runs_exit_code(outcomes: Sequence[SyncOutcome]) -> int:
+    return worst_exit_code(o.exit_code for o in outcomes)
+
+
+def runs_document(outcomes: Sequence[SyncOutcome]) -> dict[str, Any]:
+    """``{"runs": [RunSummary...], "errors": [{"sync", "error", "exit_code"}]}``."""
+    return {
+        "runs": [o.summary.to_json() for o in outcomes if o.error is None and o.summary],
+        "errors": [
+            {"sync": o.name, "error": str(o.error), "exit_code": o.exit_code}
+            for o in outcomes
+            if o.error is not None
+        ],
+    }
+
+
+def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
+    rows = []
+    for o in outcomes:
+        s = o.summary
+        if s is None:  # the sync failed before it started delivering
+            rows.append([o.name, o.model, "failed", None, None, None, None, None, None, None])
+        else:
+            status = "failed" if o.error is not None else s.status
+            planned = s.planned_added + s.planned_changed + s.planned_removed
+            rows.append(
+                [
+                    o.name,
+                    o.model,
+                    status,
+                    planned,
+                    s.delivered_rows,
+                    s.rejected_rows,
+                    s.invalid_rows,
+                    s.invocations,
+                    s.retries,
+                    format_duration(s.duration_seconds),
+                ]
+            )
+        note = ""
+        if o.error is not None:
+            note = f"exit {o.exit_code}: {one_line(o.error, 160)}"
+        elif s is not None and s.status == "dry_run":
+            note = f"dry run: {s.event_bytes or 0:,} bytes of events, nothing sent"
+        elif s is not None and s.rejected_rows:
+            note = f"dbt-lambda-sync errors {o.name}"
+        rows[-1].append(note)
+    headers = [
+        "sync",
+        "model",
+        "status",
+        "planned",
+        "delivered",
+        "rejected",
+        "invalid",
+        "invocations",
+        "retries",
+        "time",
+        "note",
+    ]
+    if not any(row[-1] for row in rows):
+        headers.pop()
+        rows = [row[:-1] for row in rows]
+    return Table(headers, rows, status_column="status", right_columns=["time"])
+
+
+def show_outcomes(outcomes: Sequence[SyncOutcome], *, output: str) -> None:
+    if output == "json":
+        print_json(runs_document(outcomes))
+    elif outcomes:
+        print_table(runs_table(outcomes))
+
+
+@click.command(short_help="Deliver pending changes to the Lambda functions.")
+@project_options
+@select_option
+@output_option
+@click.option("--dry-run", is_flag=True, help="Plan and build the events, but invoke nothing.")
+@click.option(
+    "--full-refresh", is_flag=True, help="Forget the snapshot first: this run is a first run."
+)
+def run(
+    args: ProjectArgs, selectors: list[str], output: str, dry_run: bool, full_refresh: bool
+) -> None:
+    """Deliver the pending changes of each sync to its Lambda function.
+
+    Shows live progress on a terminal (plain lines otherwise, on stderr), then a summary table
+    on stdout. Exit 0: all delivered; 1: some rows rejected or failed (see `errors SYNC`);
+    2: invalid definitions or usage; 3: a sync could not run. A sync that cannot run does not
+    stop the others.
+
+    \b
+    Examples:
+      dbt build && dbt-lambda-sync run
+      dbt-lambda-sync run --select customers --dry-run
+      dbt-lambda-sync run -s crm_customers --full-refresh --output json
+    """
+    project = load_project(args)
+    definitions = project.definitions(selectors)
+    options = RunOptions(dry_run=dry_run, full_refresh=full_refresh)
+    if not definitions:
+        click.echo("No syncs to run: no model declares config.meta.lambda_sync.", err=True)
+    with project.open_warehouse() as warehouse, make_reporter() as reporter:
+        outcomes = deliver(warehouse, definitions, options=options, reporter=reporter)
+    show_outcomes(outcomes, output=output)
+    sys.exit(runs_exit_code(outcomes))
+
+
+COMMAND = run

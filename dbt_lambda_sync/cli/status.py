@@ -1,0 +1,117 @@
+"""`status`: the last runs of each selected sync, from lambda_sync_runs, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from dbt_lambda_sync.cli.common import (
+    limit_option,
+    load_project,
+    output_option,
+    print_json,
+    project_options,
+    select_option,
+)
+from dbt_lambda_sync.display import Table, format_duration, one_line, print_table
+from dbt_lambda_sync.history import DeclaredSync, History, RunRecord, declared_syncs, select_syncs
+from dbt_lambda_sync.runner import utcnow
+from dbt_lambda_sync.warehouse import ProjectArgs
+
+
+def status_document(
+    syncs: Sequence[DeclaredSync],
+    runs: Mapping[str, Sequence[RunRecord]],
+    open_errors: Mapping[str, int],
+) -> dict[str, Any]:
+    """``{"syncs": [{"name", "model", "open_errors", "runs": [run, ...newest first]}]}``."""
+    return {
+        "syncs": [
+            {
+                "name": s.name,
+                "model": s.model,
+                "open_errors": open_errors.get(s.name, 0),
+                "runs": [r.to_json() for r in runs.get(s.name, [])],
+            }
+            for s in syncs
+        ]
+    }
+
+
+def status_table(
+    syncs: Sequence[DeclaredSync],
+    runs: Mapping[str, Sequence[RunRecord]],
+    open_errors: Mapping[str, int],
+) -> Table:
+    rows: list[list[Any]] = []
+    for s in syncs:
+        errors = open_errors.get(s.name, 0)
+        if not runs.get(s.name):
+            rows.append([s.name, "never run", None, None, None, None, None, None, errors, ""])
+        for r in runs.get(s.name, []):
+            started = r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else ""
+            rows.append(
+                [
+                    s.name,
+                    r.status + (" (first)" if r.first_run else ""),
+                    started,
+                    format_duration(r.duration_seconds),
+                    r.planned_rows,
+                    r.delivered_rows,
+                    r.rejected_rows,
+                    r.invocations,
+                    errors,
+                    one_line(r.error or "", 80),
+                ]
+            )
+    headers = [
+        "sync",
+        "status",
+        "started (UTC)",
+        "time",
+        "planned",
+        "delivered",
+        "rejected",
+        "invocations",
+        "open errors",
+        "error",
+    ]
+    return Table(headers, rows, status_column="status", right_columns=["time"])
+
+
+@click.command(short_help="The last runs of each sync, newest first.")
+@project_options
+@select_option
+@output_option
+@limit_option(5, "runs per sync")
+def status(args: ProjectArgs, selectors: list[str], output: str, limit: int) -> None:
+    """Show the last runs of each sync, newest first, from lambda_sync_runs.
+
+    A run shown as "interrupted" is still "running" in the table, but its runner no longer holds
+    the sync's lease (it was killed); the next run re-sends what it had not checkpointed.
+    "open errors" counts the sync's current failures (see `errors SYNC`).
+
+    \b
+    Examples:
+      dbt-lambda-sync status
+      dbt-lambda-sync status --select crm_customers --limit 20
+      dbt-lambda-sync status --output json | jq '.syncs[].runs[0].status'
+    """
+    project = load_project(args)
+    syncs = select_syncs(declared_syncs(project.manifest), selectors)
+    names = [s.name for s in syncs]
+    with project.open_warehouse() as warehouse:
+        history = History(warehouse)
+        runs = history.recent_runs(names, limit=limit, now=utcnow())
+        open_errors = history.open_error_counts(names)
+    if output == "json":
+        print_json(status_document(syncs, runs, open_errors))
+    elif not syncs:
+        click.echo("No syncs declared (no model has config.meta.lambda_sync).")
+    else:
+        print_table(status_table(syncs, runs, open_errors))
+
+
+COMMAND = status

@@ -1,0 +1,368 @@
+"""A sync's history as users see it: recent runs, current failures, and the reset action.
+
+Reads lambda_sync_runs, lambda_sync_errors and lambda_sync_state. The queries are read-only;
+``reset_sync`` is the one write, and it runs under the sync's lease so that it can never race a
+runner. Nothing here prints: the CLI shows what these functions return.
+
+Syncs are found from the manifest leniently (names only, no validation), so that ``status``,
+``errors`` and ``reset`` still work on a project whose definitions are being fixed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbt_lambda_sync.definitions import META_KEY
+from dbt_lambda_sync.errors import SyncError, UsageError
+from dbt_lambda_sync.project import model_refs
+from dbt_lambda_sync.state import SyncState
+from dbt_lambda_sync.warehouse import Warehouse
+
+RESET_LEASE_SECONDS = 60
+
+
+# --- which syncs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclaredSync:
+    """A sync as the manifest names it, whether or not its definition is valid."""
+
+    name: str
+    model: str
+    initial_sync: str = "backfill"
+
+
+def declared_syncs(manifest: Any) -> list[DeclaredSync]:
+    """Every sync name declared in ``config.meta.lambda_sync``, sorted by name then model."""
+    found = []
+    for ref in model_refs(manifest):
+        entries = ref.meta.get(META_KEY)
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                initial = entry.get("initial_sync")
+                found.append(
+                    DeclaredSync(
+                        name=entry["name"],
+                        model=ref.name,
+                        initial_sync=initial if initial in ("backfill", "skip") else "backfill",
+                    )
+                )
+    return sorted(found, key=lambda s: (s.name, s.model))
+
+
+def select_syncs(declared: Sequence[DeclaredSync], selectors: Sequence[str]) -> list[DeclaredSync]:
+    """The syncs whose sync or model name is selected (all without selectors).
+
+    Raises ``UsageError`` naming every selector that matches nothing, with a suggestion.
+    """
+    if not selectors:
+        return list(declared)
+    names = {s.name for s in declared}
+    models = {s.model for s in declared}
+    unknown = [s for s in selectors if s not in names and s not in models]
+    if unknown:
+        known = ", ".join(sorted(names)) or "none (no model declares meta.lambda_sync)"
+        parts = []
+        for selector in unknown:
+            match = difflib.get_close_matches(selector, sorted(names | models), n=1)
+            parts.append(f"'{selector}'" + (f" (did you mean '{match[0]}'?)" if match else ""))
+        raise UsageError(f"no sync or model named {', '.join(parts)}; known syncs: {known}")
+    chosen = set(selectors)
+    return [s for s in declared if s.name in chosen or s.model in chosen]
+
+
+def one_sync(declared: Sequence[DeclaredSync], name: str) -> DeclaredSync:
+    """The single sync ``name`` designates: a sync name, or a model that has exactly one sync."""
+    matches = select_syncs(declared, [name])
+    by_name = [s for s in matches if s.name == name]
+    matches = by_name or matches
+    if len(matches) > 1:
+        if by_name:
+            models = ", ".join(f"'{s.model}'" for s in matches)
+            raise UsageError(
+                f"sync '{name}' is declared on several models ({models}); sync names must be"
+                " unique in the project (dbt-lambda-sync validate)"
+            )
+        syncs = ", ".join(s.name for s in matches)
+        raise UsageError(f"model '{name}' has several syncs ({syncs}); name one of them")
+    return matches[0]
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+RUN_COLUMNS = (
+    "run_id",
+    "sync_name",
+    "model_name",
+    "started_at",
+    "finished_at",
+    "status",
+    "first_run",
+    "planned_added",
+    "planned_changed",
+    "planned_removed",
+    "delivered_rows",
+    "rejected_rows",
+    "invalid_rows",
+    "skipped_rows",
+    "invocations",
+    "retries",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of lambda_sync_runs. ``status`` is ``interrupted`` for a ``running`` row whose
+    runner no longer holds the sync's lease (it was killed); the table still says ``running``."""
+
+    run_id: str
+    sync_name: str
+    model_name: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: str
+    first_run: bool | None
+    planned_added: int
+    planned_changed: int
+    planned_removed: int
+    delivered_rows: int
+    rejected_rows: int
+    invalid_rows: int
+    skipped_rows: int
+    invocations: int
+    retries: int
+    error: str | None
+
+    @property
+    def planned_rows(self) -> int:
+        return self.planned_added + self.planned_changed + self.planned_removed
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": iso_utc(self.started_at),
+            "finished_at": iso_utc(self.finished_at),
+            "duration_seconds": self.duration_seconds,
+            "status": self.status,
+            "first_run": self.first_run,
+            "planned_added": self.planned_added,
+            "planned_changed": self.planned_changed,
+            "planned_removed": self.planned_removed,
+            "delivered_rows": self.delivered_rows,
+            "rejected_rows": self.rejected_rows,
+            "invalid_rows": self.invalid_rows,
+            "skipped_rows": self.skipped_rows,
+            "invocations": self.invocations,
+            "retries": self.retries,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """One current failure: a row of lambda_sync_errors with resolved_at null."""
+
+    primary_key_value: str
+    operation: str | None
+    reason: str | None
+    attempts: int
+    first_failed_at: datetime | None
+    last_failed_at: datetime | None
+    last_failed_run_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "primary_key_value": self.primary_key_value,
+            "operation": self.operation,
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "first_failed_at": iso_utc(self.first_failed_at),
+            "last_failed_at": iso_utc(self.last_failed_at),
+            "last_failed_run_id": self.last_failed_run_id,
+        }
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """The package stores naive UTC timestamps; scripts get ISO 8601 with a Z."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
+    return moment.isoformat() + "Z"
+
+
+class History:
+    """Read-only queries over the package's tables. Missing tables read as empty."""
+
+    def __init__(self, warehouse: Warehouse):
+        self.warehouse = warehouse
+        self._tables: dict[str, Any] = {}
+
+    def _table(self, name: str) -> Any | None:
+        """The relation of lambda_sync_<name>, or None when it does not exist yet."""
+        if name not in self._tables:
+            relation = self.warehouse.relation(f"lambda_sync_{name}")
+            self._tables[name] = relation if self.warehouse.columns_of(relation) else None
+        return self._tables[name]
+
+    def recent_runs(
+        self, sync_names: Iterable[str], *, limit: int, now: datetime
+    ) -> dict[str, list[RunRecord]]:
+        """The last ``limit`` runs of each sync (0: all), newest first, keyed by sync name."""
+        names = sorted(set(sync_names))
+        runs: dict[str, list[RunRecord]] = {name: [] for name in names}
+        table = self._table("runs")
+        if not names or table is None:
+            return runs
+        marks = ", ".join("?" for _ in names)
+        columns = ", ".join(RUN_COLUMNS)
+        keep = f" where newest <= {int(limit)}" if limit > 0 else ""
+        rows = self.warehouse.fetch_all(
+            f"select {columns} from (select {columns}, row_number() over"
+            " (partition by sync_name order by started_at desc, run_id desc) as newest"
+            f" from {table} where sync_name in ({marks})) ranked{keep}"
+            " order by sync_name, started_at desc, run_id desc",
+            names,
+        )
+        leases = self._leases(names)
+        for row in rows:
+            record = _run_record(row)
+            if record.status == "running" and not _holds_lease(record, leases, now):
+                record = _replace_status(record, "interrupted")
+            runs[record.sync_name].append(record)
+        return runs
+
+    def _leases(self, names: Sequence[str]) -> dict[str, tuple[str | None, datetime | None]]:
+        table = self._table("state")
+        if table is None:
+            return {}
+        marks = ", ".join("?" for _ in names)
+        rows = self.warehouse.fetch_all(
+            f"select sync_name, lease_holder, lease_expires_at from {table}"
+            f" where sync_name in ({marks})",
+            list(names),
+        )
+        return {name: (holder, expires) for name, holder, expires in rows}
+
+    def open_error_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
+        names = sorted(set(sync_names))
+        counts = {name: 0 for name in names}
+        table = self._table("errors")
+        if not names or table is None:
+            return counts
+        marks = ", ".join("?" for _ in names)
+        rows = self.warehouse.fetch_all(
+            f"select sync_name, count(*) from {table}"
+            f" where resolved_at is null and sync_name in ({marks}) group by sync_name",
+            names,
+        )
+        counts.update({name: int(count) for name, count in rows})
+        return counts
+
+    def open_errors(self, sync_name: str, *, limit: int) -> list[ErrorRecord]:
+        """Current failures of a sync, most recent first (0: all of them)."""
+        table = self._table("errors")
+        if table is None:
+            return []
+        cap = f" limit {int(limit)}" if limit > 0 else ""
+        rows = self.warehouse.fetch_all(
+            "select primary_key_value, operation, reason, attempts, first_failed_at,"
+            f" last_failed_at, last_failed_run_id from {table}"
+            " where sync_name = ? and resolved_at is null"
+            f" order by last_failed_at desc, primary_key_value{cap}",
+            [sync_name],
+        )
+        return [
+            ErrorRecord(key, op, reason, int(attempts or 0), first, last, run)
+            for key, op, reason, attempts, first, last, run in rows
+        ]
+
+    def snapshot_rows(self, sync_name: str) -> int:
+        table = self._table("snapshots")
+        if table is None:
+            return 0
+        rows = self.warehouse.fetch_all(
+            f"select count(*) from {table} where sync_name = ?", [sync_name]
+        )
+        return int(rows[0][0])
+
+
+def _run_record(row: Sequence[Any]) -> RunRecord:
+    values = dict(zip(RUN_COLUMNS, row, strict=True))
+    for counter in RUN_COLUMNS[7:16]:
+        values[counter] = int(values[counter] or 0)
+    values["first_run"] = None if values["first_run"] is None else bool(values["first_run"])
+    values["status"] = values["status"] or "unknown"
+    return RunRecord(**values)
+
+
+def _holds_lease(
+    record: RunRecord, leases: dict[str, tuple[str | None, datetime | None]], now: datetime
+) -> bool:
+    holder, expires = leases.get(record.sync_name, (None, None))
+    # The runner's holder string starts with its run_id (runner.SyncRunner.holder).
+    held_by_run = bool(holder) and str(holder).split(" ")[0] == record.run_id
+    return held_by_run and (expires is None or _naive(expires) >= now)
+
+
+def _naive(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
+
+
+def _replace_status(record: RunRecord, status: str) -> RunRecord:
+    values = {name: getattr(record, name) for name in RUN_COLUMNS}
+    values["status"] = status
+    return RunRecord(**values)
+
+
+# --- reset ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    sync: DeclaredSync
+    snapshot_rows: int  # rows the snapshot held, now forgotten
+    open_errors: int  # current failures, kept
+
+
+def reset_sync(warehouse: Warehouse, sync: DeclaredSync, *, now: datetime) -> ResetResult:
+    """Forgets the sync's snapshot, stored plan and first-run flag, under the sync's lease.
+
+    Raises ``LeaseHeldError`` (exit 3) when a runner holds the lease. Open errors are kept: the
+    next run retries or resolves them.
+    """
+    warehouse.call_macro("create_sync_tables")
+    state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
+    holder = f"reset-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
+    state.acquire_lease(holder, now=now, expires_at=now + timedelta(seconds=RESET_LEASE_SECONDS))
+    try:
+        history = History(warehouse)
+        snapshot_rows = history.snapshot_rows(sync.name)
+        open_errors = history.open_error_counts([sync.name])[sync.name]
+        warehouse.call_macro(
+            "reset_sync",
+            sync_name=sync.name,
+            model_name=sync.model,
+            now=now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        )
+    finally:
+        with contextlib.suppress(SyncError):
+            state.release_lease(holder)  # else it expires on its own
+    return ResetResult(sync=sync, snapshot_rows=snapshot_rows, open_errors=open_errors)
