@@ -256,6 +256,8 @@ class SyncRunner:
         self.counters.planned_changed = plan.changed
         self.counters.planned_removed = plan.removed
         self.counters.invalid_rows = plan.invalid
+        # Holding the lease, so a run of this sync still 'running' is one whose runner died.
+        self.state.fail_abandoned_runs(now=started)
         self.state.start_run(
             self.run_id, started_at=started, first_run=first_run, counters=self.counters
         )

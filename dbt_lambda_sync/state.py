@@ -16,6 +16,10 @@ from dbt_lambda_sync.errors import LeaseHeldError
 from dbt_lambda_sync.warehouse import Warehouse
 
 DUPLICATE_KEY_REASON = "duplicate primary key"
+ABANDONED_RUN_ERROR = (
+    "the runner stopped without finishing (killed, or it lost the warehouse); the next run"
+    " re-sent what it had not checkpointed"
+)
 # Keys per IN (...) list when looking up many keys at once.
 KEY_CHUNK = 1000
 
@@ -214,6 +218,15 @@ class SyncState:
                     *_counter_values(counters),
                 )
             ],
+        )
+
+    def fail_abandoned_runs(self, *, now: datetime) -> None:
+        """Closes the runs of this sync that a dead runner left 'running'. Call it holding the
+        lease: no other run of this sync can be going on."""
+        self.warehouse.execute(
+            f"update {self.table('runs')} set status = 'failed', finished_at = ?, error = ?"
+            " where sync_name = ? and status = 'running'",
+            [now, ABANDONED_RUN_ERROR, self.sync_name],
         )
 
     def finish_run(

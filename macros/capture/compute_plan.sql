@@ -79,7 +79,7 @@
   {%- do run_query(insert_plan) -%}
 
   {%- set null_keys = run_query("select count(*) from " ~ relation ~ " where "
-      ~ adapter.quote(key_column.name) ~ " is null").columns[0].values()[0] -%}
+      ~ dbt_lambda_sync.quote_identifier(key_column.name) ~ " is null").columns[0].values()[0] -%}
   {%- set duplicate_rows = run_query("select coalesce(sum(key_rows), 0) from " ~ plans
       ~ " where sync_name = " ~ sync ~ " and operation = 'duplicate'").columns[0].values()[0] -%}
   {%- do dbt_lambda_sync.record_plan(

@@ -11,7 +11,7 @@
 
 {#- PostgreSQL's row_to_json already writes ISO 8601 timestamps and quotes NaN and Infinity. -#}
 {% macro default__json_value(column) -%}
-  {{ return(adapter.quote(column.name)) }}
+  {{ return(dbt_lambda_sync.quote_identifier(column.name)) }}
 {%- endmacro %}
 
 
@@ -20,7 +20,7 @@
   give both the same form PostgreSQL uses.
 -#}
 {% macro duckdb__json_value(column) -%}
-  {%- set name = adapter.quote(column.name) -%}
+  {%- set name = dbt_lambda_sync.quote_identifier(column.name) -%}
   {%- set dtype = column.dtype | upper -%}
   {%- if dtype.startswith('TIMESTAMP') -%}
     {{ return("replace(cast(" ~ name ~ " as varchar), ' ', 'T')") }}
@@ -53,12 +53,12 @@
 {#- SELECT primary_key (as text), row_json from a relation, for the given dbt Column objects. -#}
 {% macro row_json_select(relation, columns, primary_key_column) -%}
   select
-    cast(sync_row.{{ adapter.quote(primary_key_column.name) }} as {{ dbt.type_string() }}) as primary_key,
+    cast(sync_row.{{ dbt_lambda_sync.quote_identifier(primary_key_column.name) }} as {{ dbt.type_string() }}) as primary_key,
     {{ dbt_lambda_sync.row_to_json_text('sync_row') }} as row_json
   from (
     select
       {%- for column in columns %}
-      {{ dbt_lambda_sync.json_value(column) }} as {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
+      {{ dbt_lambda_sync.json_value(column) }} as {{ dbt_lambda_sync.quote_identifier(column.name) }}{{ "," if not loop.last }}
       {%- endfor %}
     from {{ relation }}
   ) as sync_row

@@ -1,0 +1,169 @@
+"""Fixtures and checks for the fault scenarios (issue 4): crashes, function and endpoint faults,
+a lost warehouse connection, concurrent runners, hostile data and secrets.
+
+Every scenario reuses the end-to-end ``project`` fixture (DuckDB and PostgreSQL) and ends with
+``check_invariant``: the promises of SPEC sections 5-7 that must hold whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration import conftest as integration
+from tests.integration.conftest import BIN, SyncProject
+
+# The end-to-end fixture (DuckDB and PostgreSQL), shared rather than copied.
+project = integration.project
+
+FAULTY_HANDLER = (Path(__file__).parent / "handlers" / "faulty.py").read_text()
+SYNC = "crm_customers"
+KEY = "customer_id"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/faults/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.integration)
+
+
+def deploy_faulty(project: SyncProject, *, timeout: int = 30, name: str | None = None) -> str:
+    """The fault handler (records arrival times, can sleep) under the project's function name."""
+    return project.ministack.deploy(
+        name or project.function,
+        FAULTY_HANDLER,
+        timeout=timeout,
+        env={"RECORD_FILE": str(project.record_file), "RULES_FILE": str(project.rules_file)},
+    )
+
+
+def cli_command(project: SyncProject, *args: str) -> list[str]:
+    return [
+        str(BIN / "dbt-lambda-sync"),
+        *args,
+        "--project-dir",
+        str(project.root),
+        "--profiles-dir",
+        str(project.root),
+        "--target",
+        project.warehouse,
+    ]
+
+
+def start_cli(project: SyncProject, *args: str, env: dict[str, str] | None = None):
+    """``dbt-lambda-sync ARGS`` as a child process the test can kill."""
+    return subprocess.Popen(
+        cli_command(project, *args),
+        cwd=project.root,
+        env={**project.env, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_until_settled(project: SyncProject, *, tries: int = 20, expect: int = 0) -> dict:
+    """Runs until a run gets the lease (a killed runner's lease expires) and exits ``expect``."""
+    for _ in range(tries):
+        result = project.cli("run", "--output", "json", expect=None)
+        if result.returncode == 3 and "is being run by" in result.stdout + result.stderr:
+            time.sleep(1)
+            continue
+        assert result.returncode == expect, (
+            f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+        return json.loads(result.stdout)
+    raise AssertionError("the lease never expired")
+
+
+def model_rows(project: SyncProject, model: str = "customers", key: str = KEY) -> dict[str, dict]:
+    """The model's current rows by primary key text (simple column types only)."""
+    schema = project.model_schema
+    with_names = project.query(
+        "select column_name from information_schema.columns"
+        f" where table_schema = '{schema}' and table_name = '{model}' order by ordinal_position"
+    )
+    columns = [c for (c,) in with_names]
+    rows = project.query(f"select * from {schema}.{model}")
+    records = [dict(zip(columns, row, strict=True)) for row in rows]
+    return {str(record[key]): record for record in records}
+
+
+@dataclass
+class Deliveries:
+    """What the handler received, as (run_id, operation, key, row, arrival time)."""
+
+    sends: list[tuple[str, str, str, dict, float]]
+
+    @classmethod
+    def of(cls, events: Iterable[dict[str, Any]], key: str = KEY) -> Deliveries:
+        return cls(
+            [
+                (e["sync"]["run_id"], e["operation"], str(r[key]), r, e.get("t", 0.0))
+                for e in events
+                for r in e["rows"]
+            ]
+        )
+
+    def keys(self, operation: str | None = None) -> set[str]:
+        return {k for _, op, k, _, _ in self.sends if operation in (None, op)}
+
+    def resent(self) -> int:
+        """Rows sent more than once: every send of an (operation, key) after its first."""
+        counts = Counter((op, k) for _, op, k, _, _ in self.sends)
+        return sum(n - 1 for n in counts.values())
+
+    def last_row(self) -> dict[str, dict]:
+        """The latest version of each key sent as added or changed (events in arrival order)."""
+        latest: dict[str, dict] = {}
+        for _, op, k, row, _ in sorted(self.sends, key=lambda s: s[4]):
+            if op in ("added", "changed"):
+                latest[k] = row
+        return latest
+
+    def run_keys(self, run_id: str) -> set[str]:
+        return {k for r, _, k, _, _ in self.sends if r == run_id}
+
+    def rows_between(self, run_id: str, start: float, end: float) -> int:
+        return sum(1 for r, _, _, _, t in self.sends if r == run_id and start <= t <= end)
+
+
+def check_invariant(
+    project: SyncProject,
+    deliveries: Deliveries,
+    *,
+    model: str = "customers",
+    key: str = KEY,
+    sync: str = SYNC,
+    expected: dict[str, dict] | None = None,
+) -> None:
+    """SPEC 6: nothing lost, nothing marked delivered that was not, no error left open.
+
+    - every current row of the model reached the function at least once, in its current version;
+    - the snapshot holds exactly the model's keys, each with the row as last delivered;
+    - no open error in lambda_sync_errors (the fault is gone).
+    ``expected`` overrides the model's rows (for types a plain driver reads differently).
+    """
+    current = expected if expected is not None else model_rows(project, model, key)
+    snapshot = project.snapshot(sync)
+    delivered = deliveries.last_row()
+    missing = set(current) - set(delivered)
+    assert not missing, f"{len(missing)} rows never delivered, e.g. {sorted(missing)[:5]}"
+    assert set(snapshot) == set(current), (
+        f"snapshot keys differ: extra {sorted(set(snapshot) - set(current))[:5]},"
+        f" missing {sorted(set(current) - set(snapshot))[:5]}"
+    )
+    for k, row in snapshot.items():
+        assert row == delivered[k], f"key {k}: snapshot {row} but last delivered {delivered[k]}"
+        assert {c: row.get(c) for c in current[k]} == current[k], (
+            f"key {k}: snapshot {row} but model {current[k]}"
+        )
+    assert project.open_errors(sync) == {}, project.open_errors(sync)
