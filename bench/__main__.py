@@ -1,0 +1,249 @@
+"""``python -m bench [--steps a,b,..] [--assemble-only]``: runs the benchmarks (each in a process
+of its own), then writes bench/results.json and prints the table.
+
+Steps: capture_duckdb, capture_postgres, delivery, memory, profile_delivery. Sizes come from the
+environment (defaults in brackets): BENCH_CAPTURE_ROWS [1000000], BENCH_REPEAT [3],
+BENCH_DELIVERY_SCALE [0.25: 50k rows at batch 100, 5k at batch 1; 1.0 = 200k and 20k],
+BENCH_MEMORY_ROWS [100000,1000000]. Raw outputs go to bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+ROOT = os.environ.get("BENCH_ROOT", "/tmp/dls-bench")
+REPEAT = os.environ.get("BENCH_REPEAT", "3")
+ALL = ["capture_duckdb", "capture_postgres", "delivery", "memory", "profile_delivery"]
+
+
+def step_command(step: str) -> list[str]:
+    py = [sys.executable, "-m"]
+    out = str(OUT / f"{step}.json")
+    if step.startswith("capture_"):
+        return py + [
+            "bench.capture",
+            "--warehouse",
+            step.split("_", 1)[1],
+            "--rows",
+            os.environ.get("BENCH_CAPTURE_ROWS", "1000000"),
+            "--repeat",
+            REPEAT,
+            "--root",
+            ROOT,
+            "--out",
+            out,
+        ]
+    if step == "delivery":
+        return py + [
+            "bench.delivery",
+            "--repeat",
+            REPEAT,
+            "--root",
+            ROOT,
+            "--out",
+            out,
+            "--scale",
+            os.environ.get("BENCH_DELIVERY_SCALE", "0.25"),
+        ]
+    if step == "memory":
+        return py + [
+            "bench.memory",
+            "--root",
+            ROOT,
+            "--out",
+            out,
+            "--rows",
+            os.environ.get("BENCH_MEMORY_ROWS", "100000,1000000"),
+        ]
+    if step == "profile_delivery":
+        return [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--format",
+            "raw",
+            "-r",
+            "200",
+            "-o",
+            str(OUT / "profile_delivery.raw"),
+            "--",
+            sys.executable,
+            "-m",
+            "bench.delivery",
+            "--profile",
+            "--root",
+            ROOT,
+            "--out",
+            out,
+            "--scale",
+            os.environ.get("BENCH_PROFILE_SCALE", "0.1"),
+        ]
+    raise SystemExit(f"unknown step {step}")
+
+
+def load(name: str) -> dict | None:
+    path = OUT / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def assemble() -> dict:
+    results: dict = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "figures": [],
+    }
+    figs = results["figures"]
+
+    def fig(name, value, target, ok, context):
+        figs.append(
+            {"figure": name, "value": value, "target": target, "ok": ok, "context": context}
+        )
+
+    for wh in ("duckdb", "postgres"):
+        c = load(f"capture_{wh}")
+        if not c or "hook_over_build" not in c:
+            continue
+        ctx = (
+            f"{c['rows']:,} rows: build {c['build_seconds']:.2f}s, hook "
+            f"{c['hook_seconds']:.2f}s, naive {c['naive_seconds']:.2f}s (median of "
+            f"{len(c['reps'])}); plan {c['reps'][0]['plan']}"
+        )
+        fig(
+            f"capture {wh}: hook / build",
+            round(c["hook_over_build"], 2),
+            "<= 1.0",
+            c["hook_over_build"] <= 1.0,
+            ctx,
+        )
+        fig(
+            f"capture {wh}: naive / hook",
+            round(c["naive_over_hook"], 2),
+            ">= 20",
+            c["naive_over_hook"] >= 20,
+            ctx,
+        )
+    d = load("delivery")
+    if d:
+        for cfg in d.get("configs", []):
+            target = 0.9 if cfg["batch_size"] >= 100 else 0.8
+            if "ratio" not in cfg:
+                continue
+            fig(
+                f"delivery batch {cfg['batch_size']}: runner / bare boto3 (rows/s)",
+                round(cfg["ratio"], 3),
+                f">= {target}",
+                cfg["ratio"] >= target,
+                f"{cfg['rows']:,} rows, concurrency {cfg['concurrency']}: runner "
+                f"{cfg['runner_rows_per_s']:.0f} rows/s ({cfg['runner_seconds']:.1f}s), bare "
+                f"{cfg['baseline_rows_per_s']:.0f} rows/s ({cfg['baseline_seconds']:.1f}s); "
+                f"peak in flight runner {cfg['runner_peak_in_flight']:.0f} / bare "
+                f"{cfg['baseline_peak_in_flight']:.0f}",
+            )
+        r = d.get("rate_limit")
+        if r:
+            fig(
+                "limits: rate 50/s, worst 1-s window deviation",
+                round(r["worst_second_deviation"], 3),
+                "<= 0.05",
+                r["ok"],
+                f"per second over 10 s: {r['per_second_first_10s']}; "
+                f"overall {r['overall_rate']:.1f}/s",
+            )
+        cc = d.get("concurrency")
+        if cc:
+            fig(
+                "limits: peak in flight / configured",
+                cc["peak_in_flight"] / cc["configured"],
+                "<= 1.0",
+                cc["ok"],
+                f"concurrency 4, 20 ms function: peak {cc['peak_in_flight']};"
+                f" delivery runs (concurrency 8) peaks {cc['delivery_peaks']}",
+            )
+    m = load("memory")
+    if m and "growth" in m:
+        small, big = m["runs"][0], m["runs"][-1]
+        ctx = (
+            f"{m['warehouse']}, batch 1000: {small['rows']:,} rows {small['peak_rss_mb']:.0f} MB"
+            f" vs {big['rows']:,} rows {big['peak_rss_mb']:.0f} MB"
+        )
+        fig(
+            "memory: peak RSS growth (big / small)",
+            round(m["growth"], 2),
+            "<= 1.3",
+            m["growth"] <= 1.3,
+            ctx,
+        )
+        fig(
+            "memory: peak RSS MB (big)",
+            round(m["peak_rss_mb"], 1),
+            "<= 400",
+            m["peak_rss_mb"] <= 400,
+            ctx,
+        )
+        fig(
+            "start-up: CLI wall - runner duration (s)",
+            round(sorted(r["startup_seconds"] for r in m["runs"])[len(m["runs"]) // 2], 1),
+            "(context)",
+            None,
+            "parse + adapter load + client, per CLI invocation",
+        )
+    p = OUT / "profile_delivery.raw"
+    if p.exists():
+        from bench.profile_report import summarise
+
+        results["profile_delivery"] = summarise(str(p), top=15)
+        (OUT / "profile_delivery_summary.json").write_text(
+            json.dumps(results["profile_delivery"], indent=1)
+        )
+    elif load("profile_delivery_summary") is not None:  # the raw profile is large: not kept
+        results["profile_delivery"] = load("profile_delivery_summary")
+    # Local experiments on scratch copies (see README "Findings"); written by hand, not re-run.
+    if load("experiments") is not None:
+        results["experiments"] = load("experiments")
+    results["raw"] = {n: load(n) for n in ALL if load(n) is not None}
+    return results
+
+
+def print_table(results: dict) -> None:
+    rows = [("figure", "value", "target", "ok")] + [
+        (f["figure"], str(f["value"]), f["target"], {True: "yes", False: "NO", None: "-"}[f["ok"]])
+        for f in results["figures"]
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    for f in results["figures"]:
+        print(f"- {f['figure']}: {f['context']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", default=",".join(ALL))
+    parser.add_argument("--assemble-only", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    if not args.assemble_only:
+        for step in args.steps.split(","):
+            print(f"== {step}", flush=True)
+            started = time.perf_counter()
+            result = subprocess.run(step_command(step), cwd=HERE.parent)
+            print(
+                f"== {step}: exit {result.returncode} in {time.perf_counter() - started:.0f}s",
+                flush=True,
+            )
+    results = assemble()
+    (HERE / "results.json").write_text(json.dumps(results, indent=2))
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
