@@ -802,6 +802,7 @@ def _show(value: object, path: Path) -> str | None:
         and len(value) <= 40
         and value.isprintable()
         and not _ACCESS_KEY_ID_RE.search(value)
+        and not _looks_like_secret_key(value)
     ):
         return f"'{value}'"
     return None
