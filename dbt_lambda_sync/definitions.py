@@ -933,8 +933,13 @@ def select_definitions(
     """
     if not selectors:
         return list(defs)
-    names = {d.name for d in defs}
-    models = {d.model.name for d in defs}
+    check_selectors(selectors, names={d.name for d in defs}, models={d.model.name for d in defs})
+    chosen = set(selectors)
+    return [d for d in defs if d.name in chosen or d.model.name in chosen]
+
+
+def check_selectors(selectors: Sequence[str], *, names: set[str], models: set[str]) -> None:
+    """Raises ``UsageError`` naming every selector that is neither a sync nor a model name."""
     unknown = [s for s in selectors if s not in names and s not in models]
     if unknown:
         known = ", ".join(sorted(names)) or "none (no model declares meta.lambda_sync)"
@@ -943,5 +948,3 @@ def select_definitions(
             match = difflib.get_close_matches(selector, sorted(names | models), n=1)
             parts.append(f"'{selector}'" + (f" (did you mean '{match[0]}'?)" if match else ""))
         raise UsageError(f"no sync or model named {', '.join(parts)}; known syncs: {known}")
-    chosen = set(selectors)
-    return [d for d in defs if d.name in chosen or d.model.name in chosen]

@@ -11,7 +11,6 @@ Syncs are found from the manifest leniently (names only, no validation), so that
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dbt_lambda_sync.definitions import META_KEY
+from dbt_lambda_sync.definitions import META_KEY, check_selectors
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.project import model_refs
 from dbt_lambda_sync.state import SyncState
@@ -65,16 +64,7 @@ def select_syncs(declared: Sequence[DeclaredSync], selectors: Sequence[str]) -> 
     """
     if not selectors:
         return list(declared)
-    names = {s.name for s in declared}
-    models = {s.model for s in declared}
-    unknown = [s for s in selectors if s not in names and s not in models]
-    if unknown:
-        known = ", ".join(sorted(names)) or "none (no model declares meta.lambda_sync)"
-        parts = []
-        for selector in unknown:
-            match = difflib.get_close_matches(selector, sorted(names | models), n=1)
-            parts.append(f"'{selector}'" + (f" (did you mean '{match[0]}'?)" if match else ""))
-        raise UsageError(f"no sync or model named {', '.join(parts)}; known syncs: {known}")
+    check_selectors(selectors, names={s.name for s in declared}, models={s.model for s in declared})
     chosen = set(selectors)
     return [s for s in declared if s.name in chosen or s.model in chosen]
 
