@@ -346,12 +346,7 @@ def reset_sync(warehouse: Warehouse, sync: DeclaredSync, *, now: datetime) -> Re
         history = History(warehouse)
         snapshot_rows = history.snapshot_rows(sync.name)
         open_errors = history.open_error_counts([sync.name])[sync.name]
-        warehouse.call_macro(
-            "reset_sync",
-            sync_name=sync.name,
-            model_name=sync.model,
-            now=now.strftime("%Y-%m-%d %H:%M:%S.%f"),
-        )
+        state.reset(now=now)
     finally:
         with contextlib.suppress(SyncError):
             state.release_lease(holder)  # else it expires on its own

@@ -43,6 +43,7 @@ from dbt_lambda_sync.state import (
     RunCounters,
     StateRow,
     SyncState,
+    sql_time,
 )
 from dbt_lambda_sync.warehouse import Warehouse
 
@@ -134,15 +135,18 @@ class PlanStore:
                     relation=self.relation,
                     primary_key=self.defn.primary_key,
                     columns=list(self.defn.columns) if self.defn.columns else None,
-                    now=now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    now=sql_time(now),
                 )
             state = self.state.read()
         assert state is not None
         return state
 
-    def summary(self, state: StateRow) -> PlanSummary:
-        """What a run would send now: operations in `triggers` only, nothing on a skip first run."""
-        counts = self.state.plan_counts()
+    def summary(self, state: StateRow, counts: dict[str, int] | None = None) -> PlanSummary:
+        """What a run would send now: operations in `triggers` only, nothing on a skip first run.
+
+        ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it."""
+        if counts is None:
+            counts = self.state.plan_counts()
         first_run = not state.initialized
         sends = not (first_run and self.defn.initial_sync == "skip")
 
@@ -242,20 +246,11 @@ class SyncRunner:
 
     def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
         if self.options.full_refresh:
-            self.warehouse.call_macro(
-                "reset_sync",
-                sync_name=self.defn.name,
-                model_name=self.defn.model.name,
-                now=started.strftime("%Y-%m-%d %H:%M:%S.%f"),
-            )
+            self.state.reset(now=started)
         state = self.plans.refresh(now=started)
-        plan = self._plan = self.plans.summary(state)
         counts = self.state.plan_counts()
+        plan = self._book_plan(self.plans.summary(state, counts))
         first_run = plan.first_run
-        self.counters.planned_added = plan.added
-        self.counters.planned_changed = plan.changed
-        self.counters.planned_removed = plan.removed
-        self.counters.invalid_rows = plan.invalid
         # Holding the lease, so a run of this sync still 'running' is one whose runner died.
         self.state.fail_abandoned_runs(now=started)
         self.state.start_run(
@@ -327,19 +322,24 @@ class SyncRunner:
 
     def _dry_run(self, started: datetime, start_clock: float) -> RunSummary:
         state = self.plans.refresh(now=started)
-        plan = self._plan = self.plans.summary(state)
+        plan = self._book_plan(self.plans.summary(state))
         self.reporter.sync_started(plan)
         for batch in self._batches():
             payload = render_event(batch, self._ctx)
             self._dry_bytes += len(payload)
             self.counters.invocations += 1
+        summary = self._summary("dry_run", None, start_clock, plan)
+        self.reporter.sync_finished(summary)
+        return summary
+
+    def _book_plan(self, plan: PlanSummary) -> PlanSummary:
+        """Keeps the plan this run works from and puts its counts on the run's counters."""
+        self._plan = plan
         self.counters.planned_added = plan.added
         self.counters.planned_changed = plan.changed
         self.counters.planned_removed = plan.removed
         self.counters.invalid_rows = plan.invalid
-        summary = self._summary("dry_run", None, start_clock, plan)
-        self.reporter.sync_finished(summary)
-        return summary
+        return plan
 
     # --- delivery -----------------------------------------------------------------------------
 

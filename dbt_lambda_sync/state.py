@@ -186,8 +186,14 @@ class SyncState:
                 sync_name=self.sync_name,
                 operations=list(operations),
                 run_id=run_id,
-                now=_sql_time(now),
+                now=sql_time(now),
             )
+
+    def reset(self, *, now: datetime) -> None:
+        """Forgets the snapshot, stored plan and first-run flag; the caller holds the lease."""
+        self.warehouse.call_macro(
+            "reset_sync", sync_name=self.sync_name, model_name=self.model_name, now=sql_time(now)
+        )
 
     # --- runs ---------------------------------------------------------------------------------
 
@@ -277,7 +283,7 @@ class SyncState:
                     [now, run_id, self.sync_name, self.sync_name, run_id],
                 )
                 wh.call_macro(
-                    "apply_confirmed", sync_name=self.sync_name, run_id=run_id, now=_sql_time(now)
+                    "apply_confirmed", sync_name=self.sync_name, run_id=run_id, now=sql_time(now)
                 )
             wh.insert_rows(self.table("invocations"), INVOCATION_COLUMNS, checkpoint.invocations)
             self._record_failures(checkpoint.failures, run_id=run_id, now=now)
@@ -396,5 +402,6 @@ def _counter_values(counters: RunCounters) -> list[int]:
     return [getattr(counters, name) for name in _counter_columns()]
 
 
-def _sql_time(moment: datetime) -> str:
+def sql_time(moment: datetime) -> str:
+    """A timestamp as the package's macros take it (they cast the text)."""
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
