@@ -1,18 +1,23 @@
 """Runs one sync: fresh plan, lease, delivery under limits, checkpoints, logs.
 
-The main thread owns the warehouse (dbt connections are per thread); worker threads only render
-events and call Lambda. The snapshot moves only at checkpoints and only past rows a result
-confirmed, so a runner killed at any moment re-sends at most the rows in flight and those
-confirmed since the last checkpoint.
+Three kinds of threads: the main thread pages the plan and dispatches batches; worker threads
+render events and call Lambda; one writer thread, with a warehouse connection of its own, writes
+checkpoints, so dispatching never waits on the warehouse. The snapshot moves only at checkpoints
+and only past rows a result confirmed, so a runner killed at any moment re-sends at most the rows
+in flight and those confirmed since the last committed checkpoint.
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import heapq
 import itertools
 import os
+import queue
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -48,6 +53,8 @@ from dbt_lambda_sync.state import (
 from dbt_lambda_sync.warehouse import Warehouse
 
 PLAN_PAGE_ROWS = 5000
+# While the writer is still busy with the previous checkpoint, look again this much later.
+CHECKPOINT_RETRY_SECONDS = 0.05
 TRIGGERED_ORDER = ("added", "changed", "removed")
 
 
@@ -306,18 +313,11 @@ class SyncRunner:
         return sum(counts.get(op, 0) for op in ops)
 
     def _record_duplicates(self) -> None:
-        after = 0
-        while True:
-            page = self.state.plan_page(
-                operations=["duplicate"], after_seq=after, limit=PLAN_PAGE_ROWS
-            )
-            if not page:
-                return
+        for page in self.state.plan_pages(operations=["duplicate"], rows_per_page=PLAN_PAGE_ROWS):
             self._pending.failures.extend(
                 Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json, attempts=0)
                 for _, key, _, row_json, _, _ in page
             )
-            after = page[-1][0]
             self._checkpoint()
 
     def _dry_run(self, started: datetime, start_clock: float) -> RunSummary:
@@ -346,14 +346,11 @@ class SyncRunner:
     def _rows(self) -> Iterator[PlannedRow]:
         """The plan's rows to send, paged by seq so memory stays flat whatever the plan size."""
         ops = [op for op in TRIGGERED_ORDER if getattr(self._plan, op)]
-        after = 0
-        while ops:
-            page = self.state.plan_page(operations=ops, after_seq=after, limit=PLAN_PAGE_ROWS)
-            if not page:
-                return
-            for _, key, op, row_json, previous_json, row_hash in page:
-                yield PlannedRow(key, op, row_json, previous_json, row_hash)
-            after = page[-1][0]
+        if not ops:
+            return
+        for page in self.state.plan_pages(operations=ops, rows_per_page=PLAN_PAGE_ROWS):
+            for seq, key, op, row_json, previous_json, row_hash in page:
+                yield PlannedRow(key, op, row_json, previous_json, row_hash, seq=seq)
 
     def _batches(self) -> Iterator[Batch]:
         batcher = Batcher(
@@ -388,9 +385,13 @@ class SyncRunner:
         exhausted = False
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
-        with ThreadPoolExecutor(
-            max_workers=concurrency, thread_name_prefix=f"lambda-sync-{self.defn.name}"
-        ) as pool:
+        writer = CheckpointWriter(self.warehouse, name=f"lambda-sync-{self.defn.name}-writer")
+        with (
+            writer,
+            ThreadPoolExecutor(
+                max_workers=concurrency, thread_name_prefix=f"lambda-sync-{self.defn.name}"
+            ) as pool,
+        ):
             while True:
                 now = self.clock.monotonic()
                 while self._fatal is None and len(in_flight) < concurrency:
@@ -425,9 +426,13 @@ class SyncRunner:
                     for retry in self._handle(future.result()):
                         heapq.heappush(retries, _Scheduled(retry[0], next(order), retry[1]))
                 if self.clock.monotonic() >= next_checkpoint:
-                    self._checkpoint()
-                    self._report_progress(started_clock)
-                    next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
+                    if writer.ready():
+                        writer.submit(self._checkpoint_writer())
+                        self._report_progress(started_clock)
+                        wait_seconds = self.options.checkpoint_seconds
+                    else:  # the previous checkpoint is still being written: keep dispatching
+                        wait_seconds = CHECKPOINT_RETRY_SECONDS
+                    next_checkpoint = self.clock.monotonic() + wait_seconds
         for scheduled in retries:  # only left when the sync stopped on a fatal error
             for row in scheduled.batch.rows:
                 attempts = scheduled.batch.attempt - 1
@@ -499,7 +504,9 @@ class SyncRunner:
         )
         for row in batch.rows:
             if row.primary_key not in rejected:
-                self._pending.confirmed.append((row.primary_key, row.operation, row.row_hash))
+                self._pending.confirmed.append(
+                    (row.seq, row.primary_key, row.operation, row.row_hash)
+                )
                 self.counters.delivered_rows += 1
         if not rejected:
             return []
@@ -545,15 +552,27 @@ class SyncRunner:
     # --- checkpoints and reporting ------------------------------------------------------------
 
     def _checkpoint(self) -> None:
+        """Writes what was learnt since the last checkpoint, on this thread."""
+        self._checkpoint_writer()()
+
+    def _checkpoint_writer(self) -> Callable[[], None]:
+        """Takes what was learnt since the last checkpoint (and a copy of the counters as they are
+        now); returns the write, to run on any thread that has a warehouse connection."""
         pending, self._pending = self._pending, Checkpoint()
-        self.state.write_checkpoint(
-            pending,
-            run_id=self.run_id,
-            now=self.now(),
-            counters=self.counters,
-            lease_holder=self.holder,
-            lease_expires_at=self._lease_expiry(),
-        )
+        counters = dataclasses.replace(self.counters)
+        now, lease_expires_at = self.now(), self._lease_expiry()
+
+        def write() -> None:
+            self.state.write_checkpoint(
+                pending,
+                run_id=self.run_id,
+                now=now,
+                counters=counters,
+                lease_holder=self.holder,
+                lease_expires_at=lease_expires_at,
+            )
+
+        return write
 
     def _lease_expiry(self) -> datetime:
         return self.now() + timedelta(seconds=self.options.lease_seconds)
@@ -597,6 +616,69 @@ class SyncRunner:
             error=error,
             event_bytes=self._dry_bytes if self.options.dry_run else None,
         )
+
+
+class CheckpointWriter:
+    """One thread with a warehouse connection of its own that writes checkpoints, one at a time.
+
+    The dispatching thread hands over a checkpoint only when the previous one is written
+    (``ready``), and meanwhile keeps what it learns for the next. A failed write (a lost lease, a
+    lost warehouse) is raised on the dispatching thread by the next ``ready`` or by leaving the
+    ``with`` block; nothing after it is written.
+    """
+
+    def __init__(self, warehouse: Warehouse, *, name: str):
+        self._warehouse = warehouse
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._error: BaseException | None = None
+        # dbt's macros read context variables (the invocation's env): run in a copy of ours.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=lambda: context.run(self._work), name=name, daemon=True
+        )
+
+    def __enter__(self) -> CheckpointWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._tasks.put(None)
+        self._thread.join()
+        if exc_type is None:
+            self._raise_error()
+
+    def ready(self) -> bool:
+        self._raise_error()
+        return self._idle.is_set()
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self._idle.clear()
+        self._tasks.put(write)
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _work(self) -> None:
+        failed = False
+        try:
+            with self._warehouse.thread_connection(self._thread.name):
+                while (write := self._tasks.get()) is not None:
+                    try:
+                        if not failed:
+                            write()
+                    except BaseException as exc:
+                        failed, self._error = True, exc
+                    finally:
+                        self._idle.set()
+        except BaseException as exc:  # could not open its connection
+            self._error = self._error or exc
+            self._idle.set()
+            while self._tasks.get() is not None:  # let __exit__ finish
+                pass
 
 
 def lambda_client_for(defn: SyncDefinition) -> Any:

@@ -7,7 +7,7 @@ log, the errors and the run's counters are written, together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,7 +84,8 @@ class RunCounters:
 class Checkpoint:
     """What a run learnt since its last checkpoint, written in one transaction."""
 
-    confirmed: list[tuple[str, str, str | None]] = field(default_factory=list)  # key, op, hash
+    # seq, key, op, hash of each plan row a result confirmed
+    confirmed: list[tuple[int, str, str, str | None]] = field(default_factory=list)
     invocations: list[tuple] = field(default_factory=list)  # INVOCATION_COLUMNS order
     failures: list[Failure] = field(default_factory=list)
 
@@ -166,17 +167,41 @@ class SyncState:
         counts["duplicate_rows"] = int(next((s for op, _, s in rows if op == "duplicate"), 0) or 0)
         return counts
 
+    def plan_seq_range(self) -> tuple[int, int]:
+        """The lowest and highest seq in the stored plan ((0, 0) when it is empty)."""
+        rows = self.warehouse.fetch_all(
+            f"select min(seq), max(seq) from {self.table('plans')} where sync_name = ?",
+            [self.sync_name],
+        )
+        low, high = rows[0] if rows else (None, None)
+        return int(low or 0), int(high or 0)
+
     def plan_page(
-        self, *, operations: Sequence[str], after_seq: int, limit: int
+        self, *, operations: Sequence[str], after_seq: int, through_seq: int
     ) -> list[tuple[int, str, str, str, str | None, str | None]]:
-        """Plan rows after ``after_seq``: (seq, key, operation, row_json, previous_json, hash)."""
+        """Plan rows with after_seq < seq <= through_seq: (seq, key, operation, row_json,
+        previous_json, hash). A seq range, not ``order by seq limit n``: that sorts the whole
+        remaining plan on DuckDB, which has no index; the range is pruned by its zone maps."""
         marks = ", ".join("?" for _ in operations)
         return self.warehouse.fetch_all(
             "select seq, primary_key, operation, row_json, previous_json, row_hash"
-            f" from {self.table('plans')} where sync_name = ? and seq > ?"
-            f" and operation in ({marks}) order by seq limit {int(limit)}",
-            [self.sync_name, after_seq, *operations],
+            f" from {self.table('plans')} where sync_name = ? and seq > ? and seq <= ?"
+            f" and operation in ({marks}) order by seq",
+            [self.sync_name, after_seq, through_seq, *operations],
         )
+
+    def plan_pages(
+        self, *, operations: Sequence[str], rows_per_page: int
+    ) -> Iterator[list[tuple[int, str, str, str, str | None, str | None]]]:
+        """The plan's rows of these operations in seq order, one page (seq range) at a time."""
+        low, high = self.plan_seq_range()
+        after = low - 1
+        while after < high:
+            through = after + rows_per_page
+            page = self.plan_page(operations=operations, after_seq=after, through_seq=through)
+            if page:
+                yield page
+            after = through
 
     def apply_operations(self, operations: Sequence[str], *, run_id: str, now: datetime) -> None:
         """Moves the snapshot past these operations without sending them."""
@@ -268,8 +293,8 @@ class SyncState:
             if checkpoint.confirmed:
                 wh.insert_rows(
                     self.table("confirmed"),
-                    ["sync_name", "run_id", "primary_key", "operation", "row_hash"],
-                    [(self.sync_name, run_id, key, op, h) for key, op, h in checkpoint.confirmed],
+                    ["sync_name", "run_id", "seq", "primary_key", "operation", "row_hash"],
+                    [(self.sync_name, run_id, *confirmed) for confirmed in checkpoint.confirmed],
                 )
                 wh.execute(
                     f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?"
@@ -277,8 +302,8 @@ class SyncState:
                     # only where the plan still holds the version that was sent
                     f" (select c.primary_key from {self.table('confirmed')} c"
                     f"  join {self.table('plans')} p on p.sync_name = c.sync_name"
-                    "   and p.primary_key = c.primary_key and p.operation = c.operation"
-                    "   and p.row_hash = c.row_hash"
+                    "   and p.seq = c.seq and p.primary_key = c.primary_key"
+                    "   and p.operation = c.operation and p.row_hash = c.row_hash"
                     "  where c.sync_name = ? and c.run_id = ?)",
                     [now, run_id, self.sync_name, self.sync_name, run_id],
                 )

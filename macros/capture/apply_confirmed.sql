@@ -17,28 +17,30 @@
   {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
   {%- set sync = dbt.string_literal(sync_name) -%}
   {%- set run = dbt.string_literal(run_id) -%}
+  {#- Joined on seq too: a checkpoint then costs the rows it confirms, not the size of the plan. -#}
   {%- set matched -%}
-    select confirmed.primary_key
+    select plans.seq, plans.primary_key, plans.operation, plans.row_hash, plans.row_json
     from {{ confirmed }} as confirmed
     join {{ plans }} as plans
       on plans.sync_name = confirmed.sync_name
+     and plans.seq = confirmed.seq
      and plans.primary_key = confirmed.primary_key
      and plans.operation = confirmed.operation
      and plans.row_hash = confirmed.row_hash
     where confirmed.sync_name = {{ sync }} and confirmed.run_id = {{ run }}
+      and plans.operation <> 'duplicate'
   {%- endset -%}
 
   {%- do run_query("delete from " ~ snapshots ~ " where sync_name = " ~ sync
-      ~ " and primary_key in (" ~ matched ~ ")") -%}
+      ~ " and primary_key in (select primary_key from (" ~ matched ~ ") as matched)") -%}
   {%- do run_query("insert into " ~ snapshots
       ~ " (sync_name, primary_key, row_hash, row_json, delivered_run_id, delivered_at)"
-      ~ " select plans.sync_name, plans.primary_key, plans.row_hash, plans.row_json, " ~ run
+      ~ " select " ~ sync ~ ", matched.primary_key, matched.row_hash, matched.row_json, " ~ run
       ~ ", cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
-      ~ " from " ~ plans ~ " as plans where plans.sync_name = " ~ sync
-      ~ " and plans.operation in ('added', 'changed')"
-      ~ " and plans.primary_key in (" ~ matched ~ ")") -%}
+      ~ " from (" ~ matched ~ ") as matched"
+      ~ " where matched.operation in ('added', 'changed')") -%}
   {%- do run_query("delete from " ~ plans ~ " where sync_name = " ~ sync
-      ~ " and operation <> 'duplicate' and primary_key in (" ~ matched ~ ")") -%}
+      ~ " and seq in (select seq from (" ~ matched ~ ") as matched)") -%}
   {%- do run_query("delete from " ~ confirmed ~ " where sync_name = " ~ sync
       ~ " and run_id = " ~ run) -%}
   {#- the plan still matches the snapshot it now describes: both versions move together -#}
@@ -61,8 +63,9 @@
   {%- if operations | length == 0 -%}{{ return(0) }}{%- endif -%}
   {%- set ops = [] -%}
   {%- for op in operations -%}{%- do ops.append(dbt.string_literal(op)) -%}{%- endfor -%}
-  {%- do run_query("insert into " ~ confirmed ~ " (sync_name, run_id, primary_key, operation, row_hash)"
-      ~ " select sync_name, " ~ dbt.string_literal(run_id) ~ ", primary_key, operation, row_hash"
+  {%- do run_query("insert into " ~ confirmed
+      ~ " (sync_name, run_id, seq, primary_key, operation, row_hash)"
+      ~ " select sync_name, " ~ dbt.string_literal(run_id) ~ ", seq, primary_key, operation, row_hash"
       ~ " from " ~ plans ~ " where sync_name = " ~ dbt.string_literal(sync_name)
       ~ " and operation in (" ~ ops | join(', ') ~ ")") -%}
   {%- do dbt_lambda_sync.apply_confirmed(sync_name, run_id, now) -%}

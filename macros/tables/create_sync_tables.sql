@@ -52,9 +52,13 @@
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_confirmed') ~ " (
       sync_name " ~ text ~ " not null,
       run_id " ~ text ~ " not null,
+      seq " ~ int ~ ",
       primary_key " ~ text ~ " not null,
       operation " ~ text ~ " not null,
       row_hash " ~ text ~ ")") -%}
+  {#- tables created before seq existed get it (the table is empty between checkpoints) -#}
+  {%- do statements.append("alter table " ~ rel('lambda_sync_confirmed')
+      ~ " add column if not exists seq " ~ int) -%}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_runs') ~ " (
       run_id " ~ text ~ " not null,
       sync_name " ~ text ~ " not null,
