@@ -77,6 +77,10 @@ class LeaseHeldError(EnvironmentFailure):
         )
 
 
+class PlanReplaced(EnvironmentFailure):
+    """A dbt command recomputed the sync's plan while a run was delivering from it."""
+
+
 class FunctionUnavailable(EnvironmentFailure):
     """The Lambda function cannot be invoked at all (not found, access denied, bad credentials)."""
 

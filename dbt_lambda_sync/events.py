@@ -59,7 +59,6 @@ class PlannedRow:
     operation: str  # added | changed | removed
     row_json: str  # the row to send, JSON object text (removed: the row as last delivered)
     previous_json: str | None = None  # changed rows: the row as last delivered
-    row_hash: str | None = None  # opaque; carried for the runner
     attempts: int = 0  # how many times this row has been sent in this run
     seq: int = 0  # its place in the stored plan; a confirmation names it
 

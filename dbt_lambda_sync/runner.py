@@ -29,7 +29,13 @@ from dbt_lambda_sync.engine.clock import Clock, SystemClock
 from dbt_lambda_sync.engine.invoker import InvocationResult, build_lambda_client, invoke
 from dbt_lambda_sync.engine.limiter import RateLimiter
 from dbt_lambda_sync.engine.retry import RetryPolicy
-from dbt_lambda_sync.errors import DefinitionError, FunctionUnavailable, SyncError, UsageError
+from dbt_lambda_sync.errors import (
+    DefinitionError,
+    FunctionUnavailable,
+    PlanReplaced,
+    SyncError,
+    UsageError,
+)
 from dbt_lambda_sync.events import (
     OVERSIZED_REASON,
     Answer,
@@ -230,6 +236,8 @@ class SyncRunner:
             include_previous=defn.include_previous,
         )
         self._fatal: str | None = None
+        self._plan_version: int | None = None  # of the plan this run reads its rows from
+        self._plan_replaced = False  # a checkpoint found the plan recomputed: stop sending
         self._dry_bytes = 0
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
 
@@ -255,6 +263,7 @@ class SyncRunner:
         if self.options.full_refresh:
             self.state.reset(now=started)
         state = self.plans.refresh(now=started)
+        self._plan_version = state.plan_version
         counts = self.state.plan_counts()
         plan = self._book_plan(self.plans.summary(state, counts))
         first_run = plan.first_run
@@ -273,9 +282,16 @@ class SyncRunner:
                 if first_run:
                     self.state.mark_initialized()
             self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
-            self._record_duplicates()
+            if counts.get("duplicate"):
+                self._record_duplicates()
             self._deliver()
             self._checkpoint()
+            if self._plan_replaced:
+                raise PlanReplaced(
+                    f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
+                    " (dbt build, or dbt-lambda-sync plan) while this run was sending; rows"
+                    " confirmed since then stay pending. Run again to send the new plan."
+                )
             if self._fatal:
                 raise FunctionUnavailable(
                     f"sync '{self.defn.name}': function {self.defn.function.name} cannot be"
@@ -316,7 +332,7 @@ class SyncRunner:
         for page in self.state.plan_pages(operations=["duplicate"], rows_per_page=PLAN_PAGE_ROWS):
             self._pending.failures.extend(
                 Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json, attempts=0)
-                for _, key, _, row_json, _, _ in page
+                for _, key, _, row_json, _ in page
             )
             self._checkpoint()
 
@@ -349,8 +365,8 @@ class SyncRunner:
         if not ops:
             return
         for page in self.state.plan_pages(operations=ops, rows_per_page=PLAN_PAGE_ROWS):
-            for seq, key, op, row_json, previous_json, row_hash in page:
-                yield PlannedRow(key, op, row_json, previous_json, row_hash, seq=seq)
+            for seq, key, op, row_json, previous_json in page:
+                yield PlannedRow(key, op, row_json, previous_json, seq=seq)
 
     def _batches(self) -> Iterator[Batch]:
         batcher = Batcher(
@@ -394,7 +410,7 @@ class SyncRunner:
         ):
             while True:
                 now = self.clock.monotonic()
-                while self._fatal is None and len(in_flight) < concurrency:
+                while not self._stopping and len(in_flight) < concurrency:
                     if retries and retries[0].ready_at <= now:
                         batch = heapq.heappop(retries).batch
                         self.counters.retries += 1
@@ -409,7 +425,11 @@ class SyncRunner:
                     # thread keeps collecting results and checkpointing meanwhile.
                     delay = limiter.reserve() if limiter else 0.0
                     in_flight[pool.submit(self._invoke, client, batch, delay)] = batch
-                if not in_flight and (exhausted or self._fatal) and (not retries or self._fatal):
+                if (
+                    not in_flight
+                    and (exhausted or self._stopping)
+                    and (not retries or self._stopping)
+                ):
                     break
                 timeout = next_checkpoint - now
                 if retries:
@@ -433,10 +453,14 @@ class SyncRunner:
                     else:  # the previous checkpoint is still being written: keep dispatching
                         wait_seconds = CHECKPOINT_RETRY_SECONDS
                     next_checkpoint = self.clock.monotonic() + wait_seconds
-        for scheduled in retries:  # only left when the sync stopped on a fatal error
+        for scheduled in retries if self._fatal else []:  # left when the sync stopped
             for row in scheduled.batch.rows:
                 attempts = scheduled.batch.attempt - 1
                 self._fail(row, f"not retried: the sync stopped ({self._fatal})", attempts=attempts)
+
+    @property
+    def _stopping(self) -> bool:
+        return self._fatal is not None or self._plan_replaced
 
     def _invoke(self, client: Any, batch: Batch, delay: float) -> _Outcome:
         if delay > 0:
@@ -504,9 +528,7 @@ class SyncRunner:
         )
         for row in batch.rows:
             if row.primary_key not in rejected:
-                self._pending.confirmed.append(
-                    (row.seq, row.primary_key, row.operation, row.row_hash)
-                )
+                self._pending.confirmed.append(row.seq)
                 self.counters.delivered_rows += 1
         if not rejected:
             return []
@@ -563,14 +585,17 @@ class SyncRunner:
         now, lease_expires_at = self.now(), self._lease_expiry()
 
         def write() -> None:
-            self.state.write_checkpoint(
+            applied = self.state.write_checkpoint(
                 pending,
                 run_id=self.run_id,
                 now=now,
                 counters=counters,
                 lease_holder=self.holder,
                 lease_expires_at=lease_expires_at,
+                plan_version=self._plan_version,
             )
+            if not applied:
+                self._plan_replaced = True
 
         return write
 

@@ -1,8 +1,8 @@
 """A sync's state and logs in the warehouse: lease, plan pages, checkpoints, runs, errors.
 
 Every value that comes from outside (keys, reasons, error messages, rows) is a bound parameter.
-A checkpoint is one transaction: the snapshot moves past the confirmed keys, and the invocation
-log, the errors and the run's counters are written, together or not at all.
+A checkpoint is one transaction: the snapshot moves past the confirmed plan rows, and the
+invocation log, the errors and the run's counters are written, together or not at all.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class StateRow:
     initialized: bool
     snapshot_version: int
     plan_snapshot_version: int | None
+    plan_version: int | None
     plan_invocation_id: str | None
     plan_definition: str | None
     plan_invalid_rows: int | None
@@ -84,8 +85,7 @@ class RunCounters:
 class Checkpoint:
     """What a run learnt since its last checkpoint, written in one transaction."""
 
-    # seq, key, op, hash of each plan row a result confirmed
-    confirmed: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)  # seqs of the plan rows results confirmed
     invocations: list[tuple] = field(default_factory=list)  # INVOCATION_COLUMNS order
     failures: list[Failure] = field(default_factory=list)
 
@@ -111,7 +111,8 @@ class SyncState:
 
     def read(self) -> StateRow | None:
         rows = self.warehouse.fetch_all(
-            "select initialized, snapshot_version, plan_snapshot_version, plan_invocation_id,"
+            "select initialized, snapshot_version, plan_snapshot_version, plan_version,"
+            " plan_invocation_id,"
             " plan_definition, plan_invalid_rows, lease_holder, lease_expires_at"
             f" from {self.table('state')} where sync_name = ?",
             [self.sync_name],
@@ -178,13 +179,13 @@ class SyncState:
 
     def plan_page(
         self, *, operations: Sequence[str], after_seq: int, through_seq: int
-    ) -> list[tuple[int, str, str, str, str | None, str | None]]:
+    ) -> list[tuple[int, str, str, str, str | None]]:
         """Plan rows with after_seq < seq <= through_seq: (seq, key, operation, row_json,
-        previous_json, hash). A seq range, not ``order by seq limit n``: that sorts the whole
+        previous_json). A seq range, not ``order by seq limit n``: that sorts the whole
         remaining plan on DuckDB, which has no index; the range is pruned by its zone maps."""
         marks = ", ".join("?" for _ in operations)
         return self.warehouse.fetch_all(
-            "select seq, primary_key, operation, row_json, previous_json, row_hash"
+            "select seq, primary_key, operation, row_json, previous_json"
             f" from {self.table('plans')} where sync_name = ? and seq > ? and seq <= ?"
             f" and operation in ({marks}) order by seq",
             [self.sync_name, after_seq, through_seq, *operations],
@@ -192,7 +193,7 @@ class SyncState:
 
     def plan_pages(
         self, *, operations: Sequence[str], rows_per_page: int
-    ) -> Iterator[list[tuple[int, str, str, str, str | None, str | None]]]:
+    ) -> Iterator[list[tuple[int, str, str, str, str | None]]]:
         """The plan's rows of these operations in seq order, one page (seq range) at a time."""
         low, high = self.plan_seq_range()
         after = low - 1
@@ -287,28 +288,37 @@ class SyncState:
         counters: RunCounters,
         lease_holder: str,
         lease_expires_at: datetime,
-    ) -> None:
+        plan_version: int | None,
+    ) -> bool:
+        """Writes one checkpoint. Returns False when the confirmed rows could not be applied
+        because the plan was recomputed since ``plan_version`` (their seqs name rows of the old
+        plan): they stay pending and the next run sends them again. Everything else is written."""
         wh = self.warehouse
         with wh.transaction():
-            if checkpoint.confirmed:
-                wh.insert_rows(
-                    self.table("confirmed"),
-                    ["sync_name", "run_id", "seq", "primary_key", "operation", "row_hash"],
-                    [(self.sync_name, run_id, *confirmed) for confirmed in checkpoint.confirmed],
-                )
-                wh.execute(
-                    f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?"
-                    " where sync_name = ? and resolved_at is null and primary_key_value in"
-                    # only where the plan still holds the version that was sent
-                    f" (select c.primary_key from {self.table('confirmed')} c"
-                    f"  join {self.table('plans')} p on p.sync_name = c.sync_name"
-                    "   and p.seq = c.seq and p.primary_key = c.primary_key"
-                    "   and p.operation = c.operation and p.row_hash = c.row_hash"
-                    "  where c.sync_name = ? and c.run_id = ?)",
-                    [now, run_id, self.sync_name, self.sync_name, run_id],
-                )
+            # Renewing first: on PostgreSQL it locks the state row, which a plan computation
+            # updates before it touches the plan, so the plan cannot change under this checkpoint.
+            # Renewing inside the checkpoint: a runner that lost its lease writes nothing.
+            wh.execute(
+                f"update {self.table('state')} set lease_expires_at = ?"
+                " where sync_name = ? and lease_holder = ?",
+                [lease_expires_at, self.sync_name, lease_holder],
+            )
+            held = wh.fetch_all(
+                f"select lease_holder, lease_expires_at, plan_version from {self.table('state')}"
+                " where sync_name = ?",
+                [self.sync_name],
+            )
+            if not held or held[0][0] != lease_holder:
+                holder, expires = held[0][:2] if held else ("another runner", "?")
+                raise LeaseHeldError(self.sync_name, holder or "nobody", expires)
+            applied = held[0][2] == plan_version
+            if checkpoint.confirmed and applied:
                 wh.call_macro(
-                    "apply_confirmed", sync_name=self.sync_name, run_id=run_id, now=sql_time(now)
+                    "apply_confirmed",
+                    sync_name=self.sync_name,
+                    run_id=run_id,
+                    now=sql_time(now),
+                    seq_ranges=seq_ranges(checkpoint.confirmed),
                 )
             wh.insert_rows(self.table("invocations"), INVOCATION_COLUMNS, checkpoint.invocations)
             self._record_failures(checkpoint.failures, run_id=run_id, now=now)
@@ -317,20 +327,7 @@ class SyncState:
                 f"update {self.table('runs')} set {assignments} where run_id = ? and sync_name = ?",
                 [*_counter_values(counters), run_id, self.sync_name],
             )
-            # Renewing inside the checkpoint: a runner that lost its lease writes nothing.
-            wh.execute(
-                f"update {self.table('state')} set lease_expires_at = ?"
-                " where sync_name = ? and lease_holder = ?",
-                [lease_expires_at, self.sync_name, lease_holder],
-            )
-            held = wh.fetch_all(
-                f"select lease_holder, lease_expires_at from {self.table('state')}"
-                " where sync_name = ?",
-                [self.sync_name],
-            )
-            if not held or held[0][0] != lease_holder:
-                holder, expires = held[0] if held else ("another runner", "?")
-                raise LeaseHeldError(self.sync_name, holder or "nobody", expires)
+        return applied or not checkpoint.confirmed
 
     def _record_failures(self, failures: Sequence[Failure], *, run_id: str, now: datetime) -> None:
         if not failures:
@@ -417,6 +414,18 @@ class SyncState:
             f" (select primary_key from {self.table('plans')} where sync_name = ?)",
             [now, run_id, self.sync_name, self.sync_name],
         )
+
+
+def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Inclusive (low, high) runs of consecutive seqs: results mostly confirm whole batches, cut
+    from the plan in seq order, so a checkpoint's thousands of rows become a few ranges."""
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return ranges
 
 
 def _counter_columns() -> list[str]:

@@ -36,30 +36,36 @@ class ProjectArgs:
     vars: str | None = None  # YAML, as dbt's --vars
 
     def resolved(self) -> ProjectArgs:
-        from dbt.cli.resolvers import default_profiles_dir, default_project_dir
+        # dbt.cli.resolvers imports all of dbt.cli (seconds): only when dbt's defaults are needed
+        project_dir = self.project_dir or os.environ.get("DBT_PROJECT_DIR")
+        if not project_dir:
+            from dbt.cli.resolvers import default_project_dir
 
-        project_dir = (
-            self.project_dir or os.environ.get("DBT_PROJECT_DIR") or str(default_project_dir())
-        )
+            project_dir = str(default_project_dir())
         if not Path(project_dir, "dbt_project.yml").is_file():
             raise UsageError(
                 f"no dbt_project.yml in {project_dir}: run from a dbt project or pass --project-dir"
             )
         profiles_dir = self.profiles_dir or os.environ.get("DBT_PROFILES_DIR")
+        if not profiles_dir and Path(project_dir, "profiles.yml").is_file():
+            profiles_dir = project_dir
         if not profiles_dir:
-            profiles_dir = (
-                project_dir
-                if Path(project_dir, "profiles.yml").is_file()
-                else str(default_profiles_dir())
-            )
+            from dbt.cli.resolvers import default_profiles_dir
+
+            profiles_dir = str(default_profiles_dir())
         return ProjectArgs(
             project_dir=str(Path(project_dir).resolve()),
             profiles_dir=str(Path(profiles_dir).resolve()),
-            target=self.target,
+            # dbt takes --target from DBT_TARGET too: our parse would see it on its own, the
+            # warehouse we open would not. Same value either way in dbt's partial-parse check.
+            target=self.target or os.environ.get("DBT_TARGET") or None,
             vars=self.vars,
         )
 
     def dbt_flags(self) -> list[str]:
+        # Only what the user gives dbt: dbt keeps its partial parse (target/partial_parse.msgpack,
+        # left by the user's last dbt command) only while --vars, --profile and --target, as given
+        # on the command line, are those it was written with; paths do not count.
         flags = [
             "--project-dir",
             self.project_dir or ".",
@@ -74,11 +80,22 @@ class ProjectArgs:
 
 
 def parse_manifest(args: ProjectArgs) -> Any:
-    """Parses the project with dbt (writing target/manifest.json as dbt does) and returns it."""
+    """Parses the project with dbt and returns the manifest.
+
+    After the user's `dbt build` this is dbt's partial parse: it loads target/partial_parse.msgpack
+    and re-parses only the files changed since (SQL by checksum; YAML re-read when its modification
+    time differs at all, then by checksum), so an edited sync definition is seen, exactly as by the
+    user's next dbt command. Whether it stays valid is up to dbt (see ``dbt_flags``).
+    """
     from dbt.cli.main import dbtRunner
 
-    # --no-write-json: our parse leaves target/manifest.json as the user's last dbt command left it.
-    result = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *args.dbt_flags()])
+    # --no-write-json: our parse leaves target/manifest.json as the user's last dbt command left it
+    # (it has no say in partial parsing). dbt still refreshes partial_parse.msgpack when it had to
+    # re-parse something, as every dbt command does.
+    # --no-send-anonymous-usage-stats: this parse is ours, not the user's dbt command; without a
+    # network dbt's telemetry POST waits up to 5 s at the end of it.
+    ours = ["--quiet", "--no-write-json", "--no-send-anonymous-usage-stats"]
+    result = dbtRunner().invoke(["parse", *ours, *args.dbt_flags()])
     if not result.success or result.result is None:
         detail = f": {result.exception}" if result.exception else ""
         raise UsageError(f"dbt could not parse the project in {args.project_dir}{detail}")

@@ -16,13 +16,14 @@
   {%- do adapter.create_schema(rel('lambda_sync_state')) -%}
 
   {%- set statements = [] -%}
-  {#- One row per sync: first-run flag, the stored plan's provenance, the lease. -#}
+  {#- One row per sync: first-run flag, the stored plan's provenance and version, the lease. -#}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_state') ~ " (
       sync_name " ~ text ~ " not null,
       model_name " ~ text ~ ",
       initialized " ~ bool ~ " not null,
       snapshot_version " ~ int ~ " not null,
       plan_snapshot_version " ~ int ~ ",
+      plan_version " ~ int ~ ",
       plan_invocation_id " ~ text ~ ",
       plan_definition " ~ text ~ ",
       plan_computed_at " ~ ts ~ ",
@@ -48,17 +49,6 @@
       row_hash " ~ text ~ ",
       previous_json " ~ text ~ ",
       key_rows " ~ int ~ ")") -%}
-  {#- Keys confirmed since the last checkpoint; emptied by each checkpoint's transaction. -#}
-  {%- do statements.append("create table if not exists " ~ rel('lambda_sync_confirmed') ~ " (
-      sync_name " ~ text ~ " not null,
-      run_id " ~ text ~ " not null,
-      seq " ~ int ~ ",
-      primary_key " ~ text ~ " not null,
-      operation " ~ text ~ " not null,
-      row_hash " ~ text ~ ")") -%}
-  {#- tables created before seq existed get it (the table is empty between checkpoints) -#}
-  {%- do statements.append("alter table " ~ rel('lambda_sync_confirmed')
-      ~ " add column if not exists seq " ~ int) -%}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_runs') ~ " (
       run_id " ~ text ~ " not null,
       sync_name " ~ text ~ " not null,
@@ -113,6 +103,14 @@
   {%- for statement in statements -%}
     {%- do run_query(statement) -%}
   {%- endfor -%}
+  {#- plan_version is bumped by every plan computation: a checkpoint applies seqs only of the plan
+      its rows were read from. Tables created before it existed get it (looked up first, because
+      ALTER TABLE locks the table on PostgreSQL even when the column exists). -#}
+  {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
+      | map(attribute='name') | map('lower') | list -%}
+  {%- if 'plan_version' not in state_columns -%}
+    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column plan_version " ~ int) -%}
+  {%- endif -%}
   {%- do dbt_lambda_sync.create_sync_indexes() -%}
 {%- endmacro %}
 
@@ -135,7 +133,6 @@
       ('lambda_sync_snapshots', 'sync_name, primary_key', true),
       ('lambda_sync_plans', 'sync_name, seq', true),
       ('lambda_sync_plans', 'sync_name, primary_key', false),
-      ('lambda_sync_confirmed', 'sync_name, run_id', false),
       ('lambda_sync_runs', 'sync_name, started_at', false),
       ('lambda_sync_invocations', 'run_id', false),
       ('lambda_sync_errors', 'sync_name, primary_key_value', true),

@@ -1,0 +1,65 @@
+"""ProjectArgs: finding the project the way dbt does, and the flags our parse gives dbt (they decide
+whether dbt can reuse the partial parse the user's `dbt build` left). No dbt start-up."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from dbt_lambda_sync.errors import UsageError
+from dbt_lambda_sync.warehouse import ProjectArgs
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "DBT_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "dbt_project.yml").write_text("name: p\n")
+    (tmp_path / "profiles.yml").write_text("p: {}\n")
+    return tmp_path
+
+
+def test_target_comes_from_dbt_target_like_dbt(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ProjectArgs(project_dir=str(project_dir))
+    assert args.resolved().target is None
+    monkeypatch.setenv("DBT_TARGET", "prod")
+    # the warehouse we open must be the target dbt parses for (dbt reads DBT_TARGET itself)
+    assert args.resolved().target == "prod"
+    assert ProjectArgs(project_dir=str(project_dir), target="dev").resolved().target == "dev"
+    monkeypatch.setenv("DBT_TARGET", "")
+    assert args.resolved().target is None
+
+
+def test_resolved_paths(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    resolved = ProjectArgs(project_dir=str(project_dir), vars="{a: 1}").resolved()
+    assert (resolved.project_dir, resolved.profiles_dir) == (str(project_dir), str(project_dir))
+    assert resolved.vars == "{a: 1}"
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(project_dir / "elsewhere"))
+    assert ProjectArgs(project_dir=str(project_dir)).resolved().profiles_dir == str(
+        project_dir / "elsewhere"
+    )
+    with pytest.raises(UsageError, match="no dbt_project.yml"):
+        ProjectArgs(project_dir=str(project_dir / "missing")).resolved()
+
+
+def test_explicit_dirs_do_not_import_dbt(project_dir: Path) -> None:
+    if "dbt.cli" in sys.modules:
+        pytest.skip("dbt.cli already imported by another test")
+    ProjectArgs(project_dir=str(project_dir)).resolved()
+    assert "dbt.cli" not in sys.modules
+
+
+def test_dbt_flags_pass_only_what_the_user_gave() -> None:
+    # dbt's partial parse is keyed on --vars, --profile and --target as given: never add any
+    assert ProjectArgs(project_dir="/p", profiles_dir="/q").dbt_flags() == [
+        "--project-dir",
+        "/p",
+        "--profiles-dir",
+        "/q",
+    ]
+    flags = ProjectArgs(project_dir="/p", profiles_dir="/q", target="t", vars="{a: 1}").dbt_flags()
+    assert flags[4:] == ["--target", "t", "--vars", "{a: 1}"]
