@@ -127,3 +127,36 @@ def test_two_runners_on_one_sync(project: SyncProject) -> None:
     check_invariant(project, deliveries)
     assert deliveries.resent() == 0
     print(f"second runner refused: {refused}")
+
+
+def test_plan_recomputed_by_dbt_build_during_a_run(project: SyncProject) -> None:
+    """A dbt build of the model while its sync runs replaces the plan: the run marks nothing
+    delivered from the old plan after that, exits 3 naming it, and the next run sends the rest."""
+    deploy_faulty(project)
+    project.rules(sleep=1.0)  # 40 s of sending: the build (~10 s) lands mid-run
+    project.model("customers", MODEL_SQL, project.sync_config(batch_size=1, concurrency=1))
+    project.build()
+    process = start_cli(project, "run", "--output", "json")
+    wait_for_events(project, process, 3)  # checkpoints have committed
+    changed_sql = MODEL_SQL.replace(
+        "'name ' || i", "case when i % 5 = 0 then 'new ' else 'name ' end || i"
+    )
+    project.model("customers", changed_sql, project.sync_config(batch_size=1, concurrency=1))
+    project.build()  # the post-hook recomputes the plan (plan_version moves on)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 3, (process.returncode, out[-2000:], err[-3000:])
+    assert "was planned again" in out + err, (out[-2000:], err[-2000:])
+    assert "Traceback" not in err
+    stopped = Deliveries.of(project.events())
+    assert len(stopped.keys()) < ROWS, "the run did not stop: the build came too late"
+
+    project.rules()
+    run_until_settled(project)
+    deliveries = Deliveries.of(project.events())
+    check_invariant(project, deliveries)  # every row in its new version, snapshot exact
+    statuses = project.query("select status from {schema}.lambda_sync_runs order by started_at")
+    assert statuses[0] == ("failed",) and statuses[-1] == ("success",), statuses
+    print(
+        f"plan replaced mid-run: stopped after {len(stopped.sends)} sends; afterwards"
+        f" {deliveries.resent()} re-sent in all, runs {statuses}"
+    )
