@@ -143,7 +143,13 @@ def assemble() -> dict:
                 f"{cfg['runner_rows_per_s']:.0f} rows/s ({cfg['runner_seconds']:.1f}s), bare "
                 f"{cfg['baseline_rows_per_s']:.0f} rows/s ({cfg['baseline_seconds']:.1f}s); "
                 f"peak in flight runner {cfg['runner_peak_in_flight']:.0f} / bare "
-                f"{cfg['baseline_peak_in_flight']:.0f}",
+                f"{cfg['baseline_peak_in_flight']:.0f}"
+                + (
+                    f"; process CPU runner {cfg['runner_cpu_seconds']:.1f}s (DuckDB included)"
+                    f" / bare {cfg['baseline_cpu_seconds']:.1f}s"
+                    if "runner_cpu_seconds" in cfg and "baseline_cpu_seconds" in cfg
+                    else ""
+                ),
             )
         r = d.get("rate_limit")
         if r:

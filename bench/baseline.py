@@ -4,7 +4,8 @@ Reads the plan rows (one JSON line each: [operation, row_json]), renders every e
 with the same frame the runner uses (dbt_lambda_sync.events.render_event), then times only the
 sending: CONCURRENCY threads pulling from a shared iterator, each ``client.invoke`` + payload read,
 one botocore client built like dbt_lambda_sync.engine.invoker.build_lambda_client (no retries).
-Prints one JSON line: {"invocations", "rows", "seconds"}.
+Prints one JSON line: {"invocations", "rows", "seconds", "cpu_seconds"} (process CPU, all threads,
+over the timed part).
 """
 
 from __future__ import annotations
@@ -85,13 +86,22 @@ def main() -> None:
             )
             resp["Payload"].read()
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(concurrency) as pool:
         futures = [pool.submit(worker) for _ in range(concurrency)]
     for future in futures:
         future.result()  # a failed invoke fails the benchmark
-    seconds = time.perf_counter() - started
-    print(json.dumps({"invocations": len(payloads), "rows": count, "seconds": seconds}))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    print(
+        json.dumps(
+            {
+                "invocations": len(payloads),
+                "rows": count,
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

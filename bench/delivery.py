@@ -95,10 +95,13 @@ def main() -> None:
 
     def run_runner(d, delay: float = 0.0) -> tuple[dict, dict]:
         endpoint = EndpointProcess(delay)
+        cpu_started = time.process_time()
         try:
             summary = SyncRunner(wh, dataclasses.replace(d, endpoint_url=endpoint.url)).run()
         finally:
             stats = endpoint.stop()
+        # process CPU, all threads (DuckDB's too: it runs inside this process)
+        stats["cpu_seconds"] = time.process_time() - cpu_started
         return summary.to_json(), stats
 
     try:
@@ -126,6 +129,7 @@ def main() -> None:
                     "runner_rows_per_s": rows / summary["duration_seconds"],
                     "runner_invocations": summary["invocations"],
                     "runner_peak_in_flight": stats["peak_in_flight"],
+                    "runner_cpu_seconds": stats["cpu_seconds"],
                 }
                 if not args.profile:
                     endpoint = EndpointProcess()
@@ -154,6 +158,7 @@ def main() -> None:
                             "baseline_rows_per_s": rows / base["seconds"],
                             "baseline_invocations": base["invocations"],
                             "baseline_peak_in_flight": bstats["peak_in_flight"],
+                            "baseline_cpu_seconds": base["cpu_seconds"],
                         }
                     )
                     entry["ratio"] = entry["runner_rows_per_s"] / entry["baseline_rows_per_s"]
