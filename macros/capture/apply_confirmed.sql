@@ -53,15 +53,22 @@
   {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
   {%- set errors = dbt_lambda_sync.lambda_sync_relation('lambda_sync_errors') -%}
   {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set between = [] -%}
   {%- set values = [] -%}
   {%- for low, high in seq_ranges -%}
+    {%- do between.append("plans.seq between " ~ (low | int) ~ " and " ~ (high | int)) -%}
     {%- do values.append("(" ~ (low | int) ~ ", " ~ (high | int) ~ ")") -%}
   {%- endfor -%}
-  {#- a join on a few ranges, not a list of thousands of seqs: both warehouses do it by range -#}
-  {%- set rows_where = "plans.seq in (select plans.seq from " ~ plans ~ " as plans join"
-      ~ " (values " ~ values | join(", ") ~ ") as confirmed (low, high)"
-      ~ " on plans.seq between confirmed.low and confirmed.high"
-      ~ " where plans.sync_name = " ~ sync ~ ")" -%}
+  {%- if seq_ranges | length <= 64 -%}
+    {#- the usual case (whole batches confirmed): predicates the scan prunes by seq directly -#}
+    {%- set rows_where = "(" ~ between | join(" or ") ~ ")" -%}
+  {%- else -%}
+    {#- many gaps (rejected rows): a join on the ranges rather than a long OR -#}
+    {%- set rows_where = "plans.seq in (select plans.seq from " ~ plans ~ " as plans join"
+        ~ " (values " ~ values | join(", ") ~ ") as confirmed (low, high)"
+        ~ " on plans.seq between confirmed.low and confirmed.high"
+        ~ " where plans.sync_name = " ~ sync ~ ")" -%}
+  {%- endif -%}
   {%- do run_query("update " ~ errors ~ " set resolved_at = cast(" ~ dbt.string_literal(now)
       ~ " as " ~ dbt.type_timestamp() ~ "), resolved_run_id = " ~ dbt.string_literal(run_id)
       ~ " where sync_name = " ~ sync ~ " and resolved_at is null and primary_key_value in"

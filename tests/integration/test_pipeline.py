@@ -344,3 +344,25 @@ def test_invalid_definitions_stop_everything_with_exit_2(project: SyncProject) -
         err = project.cli(command, expect=2).stderr
         assert "model 'customers', sync 'crm_customers', field 'primary_key'" in err
     assert project.events() == []
+
+
+def test_scattered_rejections_confirm_exactly_the_accepted_rows(project: SyncProject) -> None:
+    # Every third key rejected: one checkpoint confirms ~200 separate seq ranges (the macro's
+    # range-join path, past its 64-range OR list), and must move exactly the accepted rows.
+    rows = [
+        {"customer_id": i, "email": f"c{i}@example.com", "first_name": f"C{i}"}
+        for i in range(1, 601)
+    ]
+    rejected = {str(i) for i in range(3, 601, 3)}
+    setup(project, rows=rows, batch_size=100)
+    project.rules(reject=sorted(rejected), reason="not yet")
+    result = project.run(expect=1)
+    assert (result["runs"][0]["delivered_rows"], result["runs"][0]["rejected_rows"]) == (400, 200)
+    assert set(project.snapshot()) == {str(i) for i in range(1, 601)} - rejected
+    assert set(project.open_errors()) == rejected
+
+    project.rules()
+    project.clear_events()
+    project.run()
+    assert {str(r["customer_id"]) for r in project.delivered()} == rejected
+    assert len(project.snapshot()) == 600 and project.open_errors() == {}
