@@ -33,7 +33,7 @@ KEYS = {str(i) for i in range(1, ROWS + 1)}
 # Not shaped like AWS keys, so no pattern-based scrubbing can hide a leak: only never writing them.
 SENTINEL_ID = "SENTINELKEYID7F3A9C1B"
 SENTINEL_SECRET = "sentinel/Secret+9d2e4bQ7uXw0LmZr5TgHvYk8NcJp3FsE"
-TABLES = ("state", "snapshots", "plans", "confirmed", "runs", "invocations", "errors")
+TABLES = ("state", "snapshots", "plans", "runs", "invocations", "errors")
 
 
 def outcomes_of_last_run(project: SyncProject) -> dict[str, set]:
