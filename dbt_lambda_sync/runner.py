@@ -58,7 +58,7 @@ from dbt_lambda_sync.state import (
 )
 from dbt_lambda_sync.warehouse import Warehouse
 
-PLAN_PAGE_ROWS = 20_000
+PLAN_PAGE_ROWS = 5000
 # While the writer is still busy with the previous checkpoint, look again this much later.
 CHECKPOINT_RETRY_SECONDS = 0.05
 TRIGGERED_ORDER = ("added", "changed", "removed")

@@ -272,7 +272,13 @@ class Warehouse:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all (nesting joins the outer one)."""
+        """All statements inside commit together or not at all (nesting joins the outer one).
+
+        On PostgreSQL the BEGIN and COMMIT are ours: dbt-postgres sends no BEGIN (it relies on
+        psycopg2 opening a transaction implicitly), and once dbt has sent a COMMIT as SQL
+        psycopg2 believes a transaction is still open and never opens another, so without an
+        explicit BEGIN every statement would commit on its own.
+        """
         local = self._local
         if getattr(local, "depth", 0):
             local.depth += 1
@@ -282,11 +288,14 @@ class Warehouse:
                 local.depth -= 1
             return
         connections = self._adapter.connections
+        explicit = self.adapter_type == "postgres"
         try:
             if connections.get_thread_connection().transaction_open:
                 # dbt's own helpers may have auto-begun one; it holds nothing of ours.
                 connections.commit()
             connections.begin()
+            if explicit:
+                self._run("begin", ())
         except Exception as exc:
             raise _as_warehouse_error(exc, "begin") from exc
         local.depth = 1
@@ -295,12 +304,18 @@ class Warehouse:
         except BaseException:
             local.depth = 0
             with contextlib.suppress(Exception):
+                if explicit:
+                    self._run("rollback", ())
+            with contextlib.suppress(Exception):
                 connections.rollback_if_open()
             raise
         local.depth = 0
         try:
+            if explicit:
+                self._run("commit", ())
+                connections.get_thread_connection().transaction_open = False
             # dbt's create_schema commits on its own; then there is nothing left to commit.
-            if connections.get_thread_connection().transaction_open:
+            elif connections.get_thread_connection().transaction_open:
                 connections.commit()
         except Exception as exc:
             with contextlib.suppress(Exception):

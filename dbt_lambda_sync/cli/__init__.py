@@ -99,6 +99,26 @@ def main() -> None:
       dbt-lambda-sync status                     # the last runs of every sync
       dbt-lambda-sync errors crm_customers       # rows that failed and will be retried
     """
+    _fix_malloc_mmap_threshold()
+
+
+def _fix_malloc_mmap_threshold() -> None:
+    """Keeps glibc's mmap threshold at its 128 KiB default for this process.
+
+    glibc raises the threshold each time a large mmapped block is freed, after which large blocks
+    (the warehouse driver's plan pages, a few MB each) come from the heap and fragment it: peak RSS
+    then grows with the length of a run (bench: 1M pending rows 227 MB vs 165 MB at 100k; 166 MB
+    with the threshold fixed). Setting it explicitly turns the adjustment off. Elsewhere, a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass  # not glibc (musl has no mallopt): nothing to fix
 
 
 for _module in (validate, plan, run, build, status, failures, reset):
