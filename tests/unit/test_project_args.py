@@ -3,6 +3,8 @@ whether dbt can reuse the partial parse the user's `dbt build` left). No dbt sta
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,10 +49,17 @@ def test_resolved_paths(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_explicit_dirs_do_not_import_dbt(project_dir: Path) -> None:
-    if "dbt.cli" in sys.modules:
-        pytest.skip("dbt.cli already imported by another test")
-    ProjectArgs(project_dir=str(project_dir)).resolved()
-    assert "dbt.cli" not in sys.modules
+    # in a fresh interpreter: other tests of this session may have imported dbt already
+    code = (
+        "import sys; from dbt_lambda_sync.warehouse import ProjectArgs;"
+        f" ProjectArgs(project_dir={str(project_dir)!r}).resolved();"
+        " print('dbt.cli' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_dbt_flags_pass_only_what_the_user_gave() -> None:
