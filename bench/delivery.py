@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.capture import model_sql
+from bench.capture import build, compute_plan
 from bench.endpoint import EndpointProcess
 from bench.project import MODEL, SYNC, BenchProject
 
@@ -74,9 +74,7 @@ def main() -> None:
     wh.call_macro("create_sync_tables")
 
     def load_rows(n: int) -> None:
-        with wh.transaction():
-            wh.execute(f"drop table if exists {relation}")
-            wh.execute(f"create table {relation} as {model_sql(n, 0)}")
+        build(wh, relation, n, 0)
 
     def prepare() -> None:
         """A fresh plan of every row as 'added', as the post-hook leaves it after dbt build."""
@@ -84,16 +82,7 @@ def main() -> None:
             wh.call_macro(
                 "reset_sync", sync_name=SYNC, model_name=MODEL, now="2026-01-01 00:00:00.000000"
             )
-        with wh.transaction():
-            wh.call_macro(
-                "compute_plan",
-                sync_name=SYNC,
-                model_name=MODEL,
-                relation=relation,
-                primary_key="id",
-                columns=None,
-                invocation="bench",
-            )
+        compute_plan(wh, relation)
 
     def run_runner(d, delay: float = 0.0) -> tuple[dict, dict]:
         endpoint = EndpointProcess(delay)

@@ -21,7 +21,7 @@ import psutil
 
 from bench.capture import model_sql
 from bench.endpoint import EndpointProcess
-from bench.project import BIN, BenchProject
+from bench.project import BenchProject
 
 
 def hwm_bytes(pid: int) -> int:
@@ -36,7 +36,7 @@ def hwm_bytes(pid: int) -> int:
 
 
 def dbt_parse(project: BenchProject) -> None:
-    command = [str(BIN / "dbt"), "parse", *project.cli_command()[1:]]  # the CLI's own flags
+    command = project.command("dbt", "parse")  # the CLI's own flags
     subprocess.run(command, cwd=project.root, env=project.env, capture_output=True, check=True)
 
 
@@ -53,7 +53,7 @@ def measure(project: BenchProject, rows: int) -> dict:
     dbt_parse(project)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        project.cli_command("run", "--full-refresh", "--output", "json"),
+        project.command("dbt-lambda-sync", "run", "--full-refresh", "--output", "json"),
         cwd=project.root,
         env=project.env,
         stdout=subprocess.PIPE,

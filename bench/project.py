@@ -123,8 +123,9 @@ class BenchProject:
 
     # --- commands -----------------------------------------------------------------------------
 
-    def _cmd(self, executable: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = [
+    def command(self, executable: str, *args: str) -> list[str]:
+        """A dbt or dbt-lambda-sync command line for this project and target."""
+        return [
             str(BIN / executable),
             *args,
             "--project-dir",
@@ -134,6 +135,9 @@ class BenchProject:
             "--target",
             self.warehouse,
         ]
+
+    def _cmd(self, executable: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = self.command(executable, *args)
         result = subprocess.run(
             cmd, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=1800
         )
@@ -162,18 +166,6 @@ class BenchProject:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self._cmd("dbt-lambda-sync", *args, check=check)
-
-    def cli_command(self, *args: str) -> list[str]:
-        return [
-            str(BIN / "dbt-lambda-sync"),
-            *args,
-            "--project-dir",
-            str(self.root),
-            "--profiles-dir",
-            str(self.root),
-            "--target",
-            self.warehouse,
-        ]
 
     # --- direct access (only while no dbt process holds the database) --------------------------
 
