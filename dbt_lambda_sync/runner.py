@@ -284,6 +284,8 @@ class SyncRunner:
             self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
             if counts.get("duplicate"):
                 self._record_duplicates()
+            if self._plan.total:
+                self.state.mark_plan_sent()
             self._deliver()
             self._checkpoint()
             if self._plan_replaced:

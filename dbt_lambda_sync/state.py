@@ -150,6 +150,15 @@ class SyncState:
             [self.sync_name, holder],
         )
 
+    def mark_plan_sent(self) -> None:
+        """Records that a run starts sending the stored plan: whatever of it is not confirmed when
+        the plan is next replaced may be at the destination (macro carry_unsettled)."""
+        self.warehouse.execute(
+            f"update {self.table('state')} set plan_sent_version = plan_version"
+            " where sync_name = ?",
+            [self.sync_name],
+        )
+
     def mark_initialized(self) -> None:
         self.warehouse.execute(
             f"update {self.table('state')} set initialized = true where sync_name = ?",

@@ -30,6 +30,10 @@
       ~ ", cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " from (" ~ applied ~ ") as applied"
       ~ " where applied.operation in ('added', 'changed')") -%}
+  {#- a confirmed key holds its planned version at the destination: settled -#}
+  {%- do run_query("delete from " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_unsettled')
+      ~ " where sync_name = " ~ sync
+      ~ " and primary_key in (select primary_key from (" ~ applied ~ ") as applied)") -%}
   {%- do run_query("delete from " ~ plans ~ " where sync_name = " ~ sync
       ~ " and seq in (select seq from (" ~ applied ~ ") as applied)") -%}
   {#- the plan still matches the snapshot it now describes: both versions move together -#}
@@ -97,7 +101,7 @@
 {% macro reset_sync(sync_name, model_name, now) -%}
   {%- set sync = dbt.string_literal(sync_name) -%}
   {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
-  {%- for table in ['lambda_sync_snapshots', 'lambda_sync_plans'] -%}
+  {%- for table in ['lambda_sync_snapshots', 'lambda_sync_plans', 'lambda_sync_unsettled'] -%}
     {%- do run_query("delete from " ~ dbt_lambda_sync.lambda_sync_relation(table)
         ~ " where sync_name = " ~ sync) -%}
   {%- endfor -%}

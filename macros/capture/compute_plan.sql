@@ -107,7 +107,10 @@
   {%- do run_query(find_candidates) -%}
 
   {#- 3. The plan. A hash that differs over the same JSON text is no change. -#}
+  {%- do dbt_lambda_sync.carry_unsettled(sync_name) -%}
   {%- do run_query("delete from " ~ plans ~ " where sync_name = " ~ sync) -%}
+  {%- set unsettled = dbt_lambda_sync.lambda_sync_relation('lambda_sync_unsettled') -%}
+  {%- set change = "key_rows is null or key_rows > 1 or old_hash is null or new_json <> old_json" -%}
   {%- set insert_plan -%}
     insert into {{ plans }}
       (sync_name, seq, operation, primary_key, row_json, row_hash, previous_json, key_rows)
@@ -134,10 +137,26 @@
           case when key_rows = 1 then old_json else cast(null as {{ text }}) end as previous_json,
           coalesce(key_rows, 1) as key_rows
         from {{ candidates }}
-        where key_rows is null
-           or key_rows > 1
-           or old_hash is null
-           or new_json <> old_json
+        where {{ change }}
+        union all
+        {# An unsettled key the diff finds unchanged may hold another version at the destination:
+            its current row again (the model went back to the snapshot's version), or a removal
+            (a row added, then gone from the model before a result confirmed it). #}
+        select
+          case when delivered.primary_key is null then 3 else 2 end as op_order,
+          case when delivered.primary_key is null then 'removed' else 'changed' end as operation,
+          sent.primary_key,
+          coalesce(delivered.row_json, sent.row_json) as row_json,
+          delivered.row_hash,
+          delivered.row_json as previous_json,
+          1 as key_rows
+        from {{ unsettled }} as sent
+        left join {{ snapshots }} as delivered
+          on delivered.sync_name = sent.sync_name and delivered.primary_key = sent.primary_key
+        where sent.sync_name = {{ sync }}
+          and not exists (select 1 from {{ candidates }} as candidate
+                          where candidate.primary_key = sent.primary_key
+                            and ({{ change }}))
       ) as changes
     ) as numbered
     order by seq
@@ -390,6 +409,7 @@
       ~ ", plan_definition = " ~ dbt.string_literal(definition)
       ~ ", plan_computed_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ ", plan_invalid_rows = " ~ invalid_rows
+      ~ ", plan_sent_version = null"
       ~ ", updated_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " where sync_name = " ~ sync) -%}
 {%- endmacro %}

@@ -28,6 +28,7 @@
       plan_definition " ~ text ~ ",
       plan_computed_at " ~ ts ~ ",
       plan_invalid_rows " ~ int ~ ",
+      plan_sent_version " ~ int ~ ",
       lease_holder " ~ text ~ ",
       lease_expires_at " ~ ts ~ ",
       updated_at " ~ ts ~ ")") -%}
@@ -49,6 +50,14 @@
       row_hash " ~ text ~ ",
       previous_json " ~ text ~ ",
       key_rows " ~ int ~ ")") -%}
+  {#- Rows sent without a confirmed result (a killed runner, a timeout): the destination may hold
+      them. Kept until the key is confirmed, so a later plan re-sends the key's current state even
+      when the model went back to the version in the snapshot. -#}
+  {%- do statements.append("create table if not exists " ~ rel('lambda_sync_unsettled') ~ " (
+      sync_name " ~ text ~ " not null,
+      primary_key " ~ text ~ " not null,
+      operation " ~ text ~ ",
+      row_json " ~ text ~ ")") -%}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_runs') ~ " (
       run_id " ~ text ~ " not null,
       sync_name " ~ text ~ " not null,
@@ -108,9 +117,9 @@
       ALTER TABLE locks the table on PostgreSQL even when the column exists). -#}
   {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
       | map(attribute='name') | map('lower') | list -%}
-  {%- if 'plan_version' not in state_columns -%}
-    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column plan_version " ~ int) -%}
-  {%- endif -%}
+  {%- for column in ['plan_version', 'plan_sent_version'] if column not in state_columns -%}
+    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ int) -%}
+  {%- endfor -%}
   {%- do dbt_lambda_sync.create_sync_indexes() -%}
 {%- endmacro %}
 
