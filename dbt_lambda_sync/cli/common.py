@@ -62,7 +62,17 @@ def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _split_names(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> list:
-    return [name for item in value for name in item.replace(",", " ").split()]
+    names = []
+    for item in value:
+        split = item.replace(",", " ").split()
+        if not split:
+            # An empty selector (often an unset shell variable) must not widen to every sync.
+            raise click.BadParameter(
+                f"{item!r} names no sync or model; name at least one, or leave --select out"
+                " to select every sync"
+            )
+        names += split
+    return names
 
 
 select_option = click.option(

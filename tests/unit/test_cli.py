@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dbt_lambda_sync.cli import build as build_module
-from dbt_lambda_sync.cli import failures, main, plan, reset, run, status
+from dbt_lambda_sync.cli import failures, main, plan, reset, run, status, validate
 from dbt_lambda_sync.errors import (
     DefinitionError,
     FunctionUnavailable,
@@ -235,6 +235,32 @@ def test_an_unexpected_error_is_exit_3_without_a_traceback(project, monkeypatch)
 def test_usage_errors_from_click_are_exit_2() -> None:
     assert "No such option" in invoke_assert_code(2, ["run", "--nope"]).stderr
     assert "Missing argument 'SYNC'" in invoke_assert_code(2, ["errors"]).stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "run", "status"])
+@pytest.mark.parametrize(
+    "selector", [["-s", ""], ["--select", ","], ["-s", " "], ["-s", "a", "-s", ""]]
+)
+def test_an_empty_selector_is_a_usage_error_not_every_sync(
+    project, monkeypatch, command: str, selector: list[str]
+) -> None:
+    def must_not_load(args: Any) -> Any:
+        raise AssertionError("an empty --select reached the project")
+
+    for module in (validate, run, plan, status):
+        monkeypatch.setattr(module, "load_project", must_not_load)
+    result = invoke_assert_code(2, [command, *selector])
+    assert "Invalid value for '--select'" in result.stderr
+    assert "names no sync or model" in result.stderr
+
+
+def test_names_separated_by_commas_and_spaces_still_select(project, monkeypatch) -> None:
+    runs = {"billing": run_summary("billing"), "emails": run_summary("emails")}
+    monkeypatch.setattr(run, "SyncRunner", fake_runner(runs))
+    document = json.loads(
+        invoke_assert_code(0, ["run", "-s", "billing,, emails", "-o", "json"]).stdout
+    )
+    assert [r["sync"] for r in document["runs"]] == ["billing", "emails"]
 
 
 # --- plan -----------------------------------------------------------------------------------------
