@@ -93,13 +93,12 @@ def _dbt_failure(exc: BaseException) -> SyncError:
     return UsageError(message)
 
 
-def run_dbt_build(project: Project, dbt_args: Sequence[str], *, quiet_stdout: bool) -> BuildReport:
-    """`dbt build` in this process, reusing our parse. dbt's log goes to stderr when stdout
-    carries a JSON document."""
+def run_dbt_build(project: Project, dbt_args: Sequence[str]) -> BuildReport:
+    """`dbt build` in this process, reusing our parse. dbt's log goes to stderr, as with every
+    command: stdout carries only the results (table or JSON document)."""
     from dbt.cli.main import dbtRunner
 
-    redirect = contextlib.redirect_stdout(sys.stderr) if quiet_stdout else contextlib.nullcontext()
-    with redirect:
+    with contextlib.redirect_stdout(sys.stderr):
         result = dbtRunner(manifest=project.manifest).invoke(
             ["build", *project.args.dbt_flags(), *dbt_args]
         )
@@ -162,7 +161,7 @@ def build(args: ProjectArgs, output: str, dbt_args: tuple[str, ...]) -> None:
     """
     project = load_project(args)
     definitions = project.definitions()  # every definition valid before anything builds
-    report = run_dbt_build(project, dbt_args, quiet_stdout=output == "json")
+    report = run_dbt_build(project, dbt_args)
     selected = [d for d in definitions if report.syncable(d.model.unique_id)]
     for d in definitions:
         if d.model.unique_id in report.not_synced:

@@ -541,8 +541,8 @@ def test_read_build_syncs_built_models_whose_tests_did_not_fail() -> None:
 def test_build_syncs_only_what_dbt_built(project, monkeypatch, dbt_ok, behaviour, code) -> None:
     seen = []
 
-    def fake_build(proj: Any, dbt_args: Sequence[str], *, quiet_stdout: bool) -> Any:
-        seen.append((list(dbt_args), quiet_stdout))
+    def fake_build(proj: Any, dbt_args: Sequence[str]) -> Any:
+        seen.append(list(dbt_args))
         return build_module.BuildReport(
             dbt_ok,
             frozenset({"model.p.customers", "model.p.invoices"}),
@@ -554,7 +554,7 @@ def test_build_syncs_only_what_dbt_built(project, monkeypatch, dbt_ok, behaviour
     monkeypatch.setattr(run, "SyncRunner", fake_runner({"crm_customers": behaviour}))
     args = ["build", "--select", "+customers", "-o", "json", "--full-refresh", "-t", "dev"]
     result = invoke_assert_code(code, args)
-    assert seen == [(["--select", "+customers", "--full-refresh"], True)]
+    assert seen == [["--select", "+customers", "--full-refresh"]]
     document = json.loads(result.stdout)
     assert document["dbt"]["success"] is dbt_ok
     assert document["skipped"] == [
@@ -566,8 +566,41 @@ def test_build_syncs_only_what_dbt_built(project, monkeypatch, dbt_ok, behaviour
     assert "not synced: billing (model invoices: its test x failed)" in result.stderr
 
 
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_build_sends_dbts_log_to_stderr_in_every_output_mode(project, monkeypatch, output) -> None:
+    import dbt.cli.main
+
+    class LoudDbt:
+        """dbt's runner as seen from outside: logs on stdout, returns the node results."""
+
+        def __init__(self, manifest: Any):
+            pass
+
+        def invoke(self, args: Sequence[str]) -> Any:
+            print("06:55:01  Running with dbt=1.11.0")
+            print("06:55:02  Completed successfully")
+            built = node_result("model.p.customers", "success")
+            return SimpleNamespace(
+                success=True, exception=None, result=SimpleNamespace(results=[built])
+            )
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", LoudDbt)
+    monkeypatch.setattr(
+        run, "SyncRunner", fake_runner({"crm_customers": run_summary("crm_customers")})
+    )
+    result = invoke_assert_code(0, ["build", "-o", output])
+    assert "Running with dbt" in result.stderr and "Completed successfully" in result.stderr
+    assert "dbt=" not in result.stdout and "Completed" not in result.stdout
+    if output == "json":
+        assert json.loads(result.stdout)["runs"][0]["sync"] == "crm_customers"
+    else:
+        lines = result.stdout.splitlines()
+        assert lines[0].split()[:3] == ["sync", "model", "status"]
+        assert [line.split()[0] for line in lines[2:]] == ["crm_customers"]
+
+
 def test_build_when_dbt_cannot_start_is_exit_2(project, monkeypatch) -> None:
-    def fake_build(proj: Any, dbt_args: Sequence[str], *, quiet_stdout: bool) -> Any:
+    def fake_build(proj: Any, dbt_args: Sequence[str]) -> Any:
         raise build_module._dbt_failure(RuntimeError("No such option: --bogus"))
 
     monkeypatch.setattr(build_module, "run_dbt_build", fake_build)
