@@ -160,7 +160,37 @@ class PlanStore:
         ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it."""
         if counts is None:
             counts = self.state.plan_counts()
-        first_run = not state.initialized
+        return self._plan_summary(
+            first_run=not state.initialized,
+            invalid=int(state.plan_invalid_rows or 0),
+            counts=counts,
+        )
+
+    def preview_full_refresh(self) -> tuple[PlanSummary, str]:
+        """What a full refresh would plan now, and the SELECT of the rows it would send (the
+        stored plan's columns), read from the model alone: the snapshot, the stored plan and the
+        state row are left as they are."""
+        queries = self.warehouse.call_macro(
+            "full_refresh_preview",
+            sync_name=self.defn.name,
+            model_name=self.defn.model.name,
+            relation=self.relation,
+            primary_key=self.defn.primary_key,
+            columns=list(self.defn.columns) if self.defn.columns else None,
+        )
+        added, duplicate_keys, duplicate_rows, null_keys = self.warehouse.fetch_all(
+            queries["counts"]
+        )[0]
+        summary = self._plan_summary(
+            first_run=True,
+            invalid=int(null_keys) + int(duplicate_rows),
+            counts={"added": int(added), "duplicate": int(duplicate_keys)},
+        )
+        return summary, str(queries["rows"])
+
+    def _plan_summary(
+        self, *, first_run: bool, invalid: int, counts: dict[str, int]
+    ) -> PlanSummary:
         sends = not (first_run and self.defn.initial_sync == "skip")
 
         def pending(op: str) -> int:
@@ -172,7 +202,7 @@ class PlanStore:
             added=pending("added"),
             changed=pending("changed"),
             removed=pending("removed"),
-            invalid=int(state.plan_invalid_rows or 0),
+            invalid=invalid,
             first_run=first_run,
             duplicate_keys=counts.get("duplicate", 0),
         )
@@ -240,6 +270,10 @@ class SyncRunner:
         self._plan_replaced = False  # a checkpoint found the plan recomputed: stop sending
         self._dry_bytes = 0
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
+        # Where the rows to send come from: the stored plan's rows of these operations, in pages.
+        self._plan_pages: Callable[[list[str]], Iterator[list[tuple]]] = lambda ops: (
+            self.state.plan_pages(operations=ops, rows_per_page=PLAN_PAGE_ROWS)
+        )
 
     # --- the run as a whole -------------------------------------------------------------------
 
@@ -339,8 +373,15 @@ class SyncRunner:
             self._checkpoint()
 
     def _dry_run(self, started: datetime, start_clock: float) -> RunSummary:
-        state = self.plans.refresh(now=started)
-        plan = self._book_plan(self.plans.summary(state))
+        if self.options.full_refresh:
+            # A preview of the resend: nothing is reset, planned or stored.
+            preview, rows_sql = self.plans.preview_full_refresh()
+            plan = self._book_plan(preview)
+            self._plan_pages = lambda _ops: self.warehouse.fetch_pages(
+                rows_sql, rows_per_page=PLAN_PAGE_ROWS
+            )
+        else:
+            plan = self._book_plan(self.plans.summary(self.plans.refresh(now=started)))
         self.reporter.sync_started(plan)
         for batch in self._batches():
             payload = render_event(batch, self._ctx)
@@ -366,7 +407,7 @@ class SyncRunner:
         ops = [op for op in TRIGGERED_ORDER if getattr(self._plan, op)]
         if not ops:
             return
-        for page in self.state.plan_pages(operations=ops, rows_per_page=PLAN_PAGE_ROWS):
+        for page in self._plan_pages(ops):
             for seq, key, op, row_json, previous_json in page:
                 yield PlannedRow(key, op, row_json, previous_json, seq=seq)
 

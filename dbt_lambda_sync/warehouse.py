@@ -248,6 +248,33 @@ class Warehouse:
             except Exception as exc:
                 raise _as_warehouse_error(exc, "fetch") from exc
 
+    def fetch_pages(self, sql: str, *, rows_per_page: int) -> Iterator[list[tuple]]:
+        """The rows of one SELECT, a page at a time, never the whole result in memory: through a
+        server-side cursor on PostgreSQL (psycopg2 reads a whole result at execute), the driver's
+        own streaming elsewhere. Nothing else may run on this thread's connection meanwhile."""
+        with self.transaction():
+            if self.adapter_type == "postgres":
+                self._run(f"declare dls_pages no scroll cursor for {sql}", ())
+
+                def fetch() -> list:
+                    return self._run(f"fetch forward {rows_per_page} from dls_pages", ()).fetchall()
+            else:
+                cursor = self._run(sql, ())
+
+                def fetch() -> list:
+                    return cursor.fetchmany(rows_per_page)
+
+            while True:
+                try:
+                    page = [tuple(row) for row in fetch()]
+                except WarehouseError:
+                    raise
+                except Exception as exc:
+                    raise _as_warehouse_error(exc, "fetch") from exc
+                if not page:
+                    return
+                yield page
+
     def insert_rows(
         self, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:

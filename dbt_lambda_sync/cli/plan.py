@@ -39,16 +39,24 @@ def plan_table(summaries: Sequence[PlanSummary]) -> Table:
 @project_options
 @select_option
 @output_option
-def plan(args: ProjectArgs, selectors: list[str], output: str) -> None:
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Show what `run --full-refresh` would send; the stored plan and snapshot stay as is.",
+)
+def plan(args: ProjectArgs, selectors: list[str], output: str, full_refresh: bool) -> None:
     """Compute and print the pending changes of each sync; send nothing.
 
     Counts only the operations in a sync's triggers; all 0 on the first run of an
     initial_sync: skip sync. invalid: rows with a null or duplicated primary key.
+    With --full-refresh: what a full refresh would send (every valid row as added), read
+    from the model without touching the sync's state.
 
     \b
     Examples:
       dbt-lambda-sync plan
       dbt-lambda-sync plan --select crm_customers --output json
+      dbt-lambda-sync plan --select crm_customers --full-refresh
     """
     project = load_project(args)
     definitions = project.definitions(selectors)
@@ -58,7 +66,10 @@ def plan(args: ProjectArgs, selectors: list[str], output: str) -> None:
         for defn in definitions:
             store = PlanStore(warehouse, defn)
             store.check_relation()
-            summaries.append(store.summary(store.refresh(now=utcnow())))
+            if full_refresh:
+                summaries.append(store.preview_full_refresh()[0])
+            else:
+                summaries.append(store.summary(store.refresh(now=utcnow())))
     if output == "json":
         print_json(plan_document(summaries))
     else:

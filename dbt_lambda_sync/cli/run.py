@@ -167,7 +167,10 @@ def show_outcomes(outcomes: Sequence[SyncOutcome], *, output: str) -> None:
 @output_option
 @click.option("--dry-run", is_flag=True, help="Plan and build the events, but invoke nothing.")
 @click.option(
-    "--full-refresh", is_flag=True, help="Forget the snapshot first: this run is a first run."
+    "--full-refresh",
+    is_flag=True,
+    help="Forget the snapshot first: this run is a first run. With --dry-run: preview that"
+    " resend, forgetting nothing.",
 )
 def run(
     args: ProjectArgs, selectors: list[str], output: str, dry_run: bool, full_refresh: bool

@@ -180,3 +180,80 @@ def test_live_progress_and_summary_on_a_terminal(project: SyncProject) -> None:
     assert re.search(r"│\s*success\s*│\s*20\s*│\s*20\s*│\s*0\s*│", summary[-1]), summary[-1]
     assert "Traceback" not in text
     print(f"terminal run took {elapsed:.1f}s")
+
+
+def _sync_state(project: SyncProject) -> dict[str, list[tuple]]:
+    """Everything a run or a plan may write for a sync, to compare before and after."""
+    return {
+        table: project.query(f"select * from {{schema}}.lambda_sync_{table} order by {order}")
+        for table, order in (
+            ("state", "sync_name"),
+            ("snapshots", "sync_name, primary_key"),
+            ("plans", "sync_name, seq"),
+            ("runs", "run_id"),
+            ("invocations", "run_id, invocation_id, attempt"),
+            ("errors", "sync_name, primary_key_value"),
+        )
+    }
+
+
+def test_dry_run_full_refresh_previews_the_resend_and_changes_nothing(
+    project: SyncProject,
+) -> None:
+    project.deploy()
+    # four valid keys, a duplicated key (2 rows) and a null key: 3 invalid rows
+    rows = [*CUSTOMERS, {"customer_id": 4, "email": "dan@example.com"}]
+    rows += [{"customer_id": 5, "email": "e1@example.com"}, {"customer_id": 5, "email": "e2@x"}]
+    rows += [{"customer_id": "", "email": "nobody@example.com"}]
+    project.seed("customers_seed", rows)
+    # and 5,001 more: the preview reads its rows in pages of PLAN_PAGE_ROWS (5,000)
+    generated = (
+        " union all select n as customer_id, concat('g', cast(n as varchar), '@example.com')"
+        " as email from generate_series(1000, 6000) as g(n)"
+    )
+    project.model(
+        "customers",
+        "select customer_id, email from {{ ref('customers_seed') }}" + generated,
+        [
+            project.sync_config(batch_size=1000),
+            project.sync_config(name="crm_skip", initial_sync="skip", batch_size=1000),
+        ],
+    )
+
+    # build in text mode: dbt's log on stderr, only the results table on stdout
+    built = project.cli("build")
+    assert "Running with dbt" in built.stderr and "Running with dbt" not in built.stdout
+    lines = built.stdout.splitlines()
+    assert lines[0].split()[:3] == ["sync", "model", "status"] and set(lines[1]) <= {"-", " "}
+    assert [line.split()[0] for line in lines[2:]] == ["crm_customers", "crm_skip"]
+    assert len(project.delivered()) == 5005
+
+    before = _sync_state(project)
+    assert project.plan()["crm_customers"]["added"] == 0  # nothing pending
+    preview = project.run("--dry-run", "--full-refresh")
+    by_sync = {r["sync"]: r for r in preview["runs"]}
+    dry = by_sync["crm_customers"]
+    assert (dry["status"], dry["first_run"], dry["planned_added"]) == ("dry_run", True, 5005)
+    assert (dry["planned_changed"], dry["planned_removed"], dry["invalid_rows"]) == (0, 0, 3)
+    assert dry["invocations"] == 6 and dry["event_bytes"] > 0
+    skip = by_sync["crm_skip"]  # a full refresh of a skip sync sends nothing
+    assert (skip["planned_added"], skip["invocations"], skip["event_bytes"]) == (0, 0, 0)
+    planned = json.loads(project.cli("plan", "--full-refresh", "-o", "json").stdout)["syncs"]
+    assert {s["name"]: (s["added"], s["invalid"], s["first_run"]) for s in planned} == {
+        "crm_customers": (5005, 3, True),
+        "crm_skip": (0, 3, True),
+    }
+    assert _sync_state(project) == before  # snapshot, plan, state row, logs: untouched
+    assert len(project.events()) == 6  # the build's events, nothing since
+
+    # the same figures as a dry run of a real first run, and as the real full refresh
+    project.cli("reset", "crm_customers")
+    first = project.run("--dry-run", "-s", "crm_customers")["runs"][0]
+    assert {k: first[k] for k in ("planned_added", "invocations", "event_bytes")} == {
+        k: dry[k] for k in ("planned_added", "invocations", "event_bytes")
+    }
+    project.clear_events()
+    [real] = project.run("--full-refresh", "-s", "crm_customers")["runs"]
+    assert (real["planned_added"], real["delivered_rows"], real["invocations"]) == (5005, 5005, 6)
+    keys = sorted(r["customer_id"] for r in project.delivered("added"))
+    assert keys == [1, 2, 3, 4, *range(1000, 6001)]
