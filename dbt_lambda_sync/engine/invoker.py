@@ -375,11 +375,15 @@ def invoke(
     qualifier: str | None,
     payload: bytes,
     clock: Clock,
+    invocation_type: str = "RequestResponse",
 ) -> InvocationResult:
-    """Invoke ``function_name`` synchronously with ``payload`` and classify what happened."""
+    """Invoke ``function_name`` synchronously with ``payload`` and classify what happened.
+
+    ``invocation_type="DryRun"`` runs nothing: Lambda only checks that the function exists and
+    that the caller may invoke it (204, or the same errors as a real invoke)."""
     params: dict[str, Any] = {
         "FunctionName": function_name,
-        "InvocationType": "RequestResponse",
+        "InvocationType": invocation_type,
         "Payload": payload,
     }
     if qualifier:

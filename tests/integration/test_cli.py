@@ -257,3 +257,59 @@ def test_dry_run_full_refresh_previews_the_resend_and_changes_nothing(
     assert (real["planned_added"], real["delivered_rows"], real["invocations"]) == (5005, 5005, 6)
     keys = sorted(r["customer_id"] for r in project.delivered("added"))
     assert keys == [1, 2, 3, 4, *range(1000, 6001)]
+
+
+@pytest.mark.parametrize(
+    "project", ["duckdb"], indirect=True
+)  # checks functions, not the warehouse
+def test_validate_check_functions_against_ministack(project: SyncProject) -> None:
+    project.deploy()
+    project.seed("customers_seed", CUSTOMERS)
+    env_keys = {
+        "access_key_id_env": "DLS_TEST_NO_KEY",
+        "secret_access_key_env": "DLS_TEST_NO_SECRET",
+    }
+    project.model(
+        "customers",
+        MODEL_SQL,
+        [
+            project.sync_config(),
+            project.sync_config(name="gone", function="fn-never-deployed"),
+            project.sync_config(name="no_keys", credentials=env_keys),
+        ],
+    )
+    # definitions alone: valid, and nothing is invoked
+    assert "3 sync definition(s) valid." in project.cli("validate").stdout
+    assert project.events() == []
+
+    text = project.cli("validate", "--check-functions", expect=3)
+    assert f"function {project.function} (sync crm_customers): can be invoked" in text.stdout
+    assert re.search(
+        r"^function fn-never-deployed \(sync gone\): not found: ResourceNotFoundException: ",
+        text.stdout,
+        re.M,
+    )
+    assert re.search(
+        r"^function \S+ \(sync no_keys\): credentials: .*DLS_TEST_NO_KEY", text.stdout, re.M
+    )
+    assert (
+        "Error: 2 of 3 function(s) cannot be invoked: gone (not found), no_keys (credentials)"
+        in (text.stderr)
+    )
+    assert project.events() == []  # DryRun runs nothing
+
+    doc = json.loads(project.cli("validate", "--check-functions", "-o", "json", expect=3).stdout)
+    checks = {s["name"]: s["function_check"] for s in doc["syncs"]}
+    assert doc["valid"] is True and doc["problems"] == []
+    assert checks["crm_customers"] == {"ok": True, "kind": "ok", "error": None}
+    assert (checks["gone"]["ok"], checks["gone"]["kind"]) == (False, "not_found")
+    assert (checks["no_keys"]["ok"], checks["no_keys"]["kind"]) == (False, "credentials")
+
+    # only the selected syncs are checked; all of them invocable: exit 0
+    ok = json.loads(
+        project.cli("validate", "--check-functions", "-s", "crm_customers", "-o", "json").stdout
+    )
+    assert [(s["name"], s["function_check"]["ok"]) for s in ok["syncs"]] == [
+        ("crm_customers", True)
+    ]
+    assert project.events() == []

@@ -263,6 +263,31 @@ def test_names_separated_by_commas_and_spaces_still_select(project, monkeypatch)
     assert [r["sync"] for r in document["runs"]] == ["billing", "emails"]
 
 
+def test_validate_json_lists_each_definition_problem(project, monkeypatch) -> None:
+    def invalid(selectors: Sequence[str] = ()) -> list:
+        raise DefinitionError([Problem("customers", "crm", "batch_size", "must be 1..1000")])
+
+    monkeypatch.setattr(validate, "load_project", lambda args: project)
+    monkeypatch.setattr(project, "definitions", invalid)
+    result = invoke_assert_code(2, ["validate", "-o", "json"])
+    assert json.loads(result.stdout) == {
+        "valid": False,
+        "syncs": [],
+        "problems": [
+            {
+                "model": "customers",
+                "sync": "crm",
+                "field": "batch_size",
+                "message": "must be 1..1000",
+            }
+        ],
+        "notes": [],
+    }
+    assert "field 'batch_size': must be 1..1000" in result.stderr
+    text = invoke_assert_code(2, ["validate"])  # text mode: the problems on stderr, as before
+    assert text.stdout == "" and "field 'batch_size'" in text.stderr
+
+
 # --- plan -----------------------------------------------------------------------------------------
 
 
