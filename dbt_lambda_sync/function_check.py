@@ -15,26 +15,6 @@ from dbt_lambda_sync.engine.invoker import InvocationResult, invoke
 from dbt_lambda_sync.errors import SyncError
 from dbt_lambda_sync.runner import lambda_client_for
 
-# What kind of problem a failed check is, for people: from the invoker's classification.
-NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "NoPublishedVersionException"})
-CREDENTIAL_CODES = frozenset(
-    {
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "SignatureDoesNotMatch",
-        "IncompleteSignature",
-        "IncompleteSignatureException",
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "InvalidClientTokenId",
-        "InvalidAccessKeyId",
-        "MissingAuthenticationToken",
-        "MissingAuthenticationTokenException",
-        "AuthFailure",
-        "RequestExpired",
-    }
-)
-
 
 @dataclass(frozen=True)
 class FunctionCheck:
@@ -84,11 +64,16 @@ def check_function(
 
 
 def problem_kind(answer: InvocationResult) -> str:
+    """For people, from what the invoker classified: a 403 is access denied when its code says
+    so (AccessDeniedException), otherwise a refused identity (unknown key, bad signature, expired
+    token); the invoker marks failures of the credential source itself with "AWS credentials"."""
     code = answer.error_code or ""
-    if code in NOT_FOUND_CODES or answer.status_code == 404:
+    if answer.status_code == 404 or code == "ResourceNotFoundException":
         return "not_found"
-    if code in CREDENTIAL_CODES or (answer.error_message or "").startswith("AWS credentials"):
+    if (answer.error_message or "").startswith("AWS credentials"):
         return "credentials"
-    if "AccessDenied" in code or answer.status_code == 403:
+    if answer.status_code == 403 and "AccessDenied" in code:
         return "access_denied"
+    if answer.status_code in (401, 403):
+        return "credentials"
     return {"network_error": "unreachable", "throttled": "throttled"}.get(answer.outcome, "error")

@@ -137,17 +137,23 @@ class PlanStore:
             return False
         return self.warehouse.latest_build_of(self.defn.model.unique_id) == state.plan_invocation_id
 
+    def _capture_args(self) -> dict[str, Any]:
+        """What the capture macros take to find the sync's rows (compute_plan, the preview)."""
+        return {
+            "sync_name": self.defn.name,
+            "model_name": self.defn.model.name,
+            "relation": self.relation,
+            "primary_key": self.defn.primary_key,
+            "columns": list(self.defn.columns) if self.defn.columns else None,
+        }
+
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
         state = self.state.read()
         if force or not self.is_fresh(state):
             with self.warehouse.transaction():
                 self.warehouse.call_macro(
                     "compute_plan",
-                    sync_name=self.defn.name,
-                    model_name=self.defn.model.name,
-                    relation=self.relation,
-                    primary_key=self.defn.primary_key,
-                    columns=list(self.defn.columns) if self.defn.columns else None,
+                    **self._capture_args(),
                     now=sql_time(now),
                 )
             state = self.state.read()
@@ -170,14 +176,7 @@ class PlanStore:
         """What a full refresh would plan now, and the SELECT of the rows it would send (the
         stored plan's columns), read from the model alone: the snapshot, the stored plan and the
         state row are left as they are."""
-        queries = self.warehouse.call_macro(
-            "full_refresh_preview",
-            sync_name=self.defn.name,
-            model_name=self.defn.model.name,
-            relation=self.relation,
-            primary_key=self.defn.primary_key,
-            columns=list(self.defn.columns) if self.defn.columns else None,
-        )
+        queries = self.warehouse.call_macro("full_refresh_preview", **self._capture_args())
         added, duplicate_keys, duplicate_rows, null_keys = self.warehouse.fetch_all(
             queries["counts"]
         )[0]
