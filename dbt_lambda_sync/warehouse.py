@@ -252,28 +252,31 @@ class Warehouse:
         """The rows of one SELECT, a page at a time, never the whole result in memory: through a
         server-side cursor on PostgreSQL (psycopg2 reads a whole result at execute), the driver's
         own streaming elsewhere. Nothing else may run on this thread's connection meanwhile."""
+        server_side = self.adapter_type == "postgres"
         with self.transaction():
-            if self.adapter_type == "postgres":
+            if server_side:
                 self._run(f"declare dls_pages no scroll cursor for {sql}", ())
-
-                def fetch() -> list:
-                    return self._run(f"fetch forward {rows_per_page} from dls_pages", ()).fetchall()
             else:
                 cursor = self._run(sql, ())
-
-                def fetch() -> list:
-                    return cursor.fetchmany(rows_per_page)
-
-            while True:
-                try:
-                    page = [tuple(row) for row in fetch()]
-                except WarehouseError:
-                    raise
-                except Exception as exc:
-                    raise _as_warehouse_error(exc, "fetch") from exc
-                if not page:
-                    return
-                yield page
+            try:
+                while True:
+                    try:
+                        if server_side:
+                            fetch = f"fetch forward {rows_per_page} from dls_pages"
+                            rows = self._run(fetch, ()).fetchall()
+                        else:
+                            rows = cursor.fetchmany(rows_per_page)
+                    except WarehouseError:
+                        raise
+                    except Exception as exc:
+                        raise _as_warehouse_error(exc, "fetch") from exc
+                    if not rows:
+                        return
+                    yield [tuple(row) for row in rows]
+            finally:
+                if server_side:  # also when the reader stops early inside an outer transaction
+                    with contextlib.suppress(Exception):
+                        self._run("close dls_pages", ())
 
     def insert_rows(
         self, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
