@@ -190,6 +190,7 @@ def _sync_state(project: SyncProject) -> dict[str, list[tuple]]:
             ("state", "sync_name"),
             ("snapshots", "sync_name, primary_key"),
             ("plans", "sync_name, seq"),
+            ("unsettled", "sync_name, primary_key"),
             ("runs", "run_id"),
             ("invocations", "run_id, invocation_id, attempt"),
             ("errors", "sync_name, primary_key_value"),
