@@ -3,7 +3,8 @@
   killed mid-call, a call that timed out after the function wrote. The snapshot cannot hold them
   (it holds only what a result confirmed), so the plan being replaced keeps them in
   lambda_sync_unsettled when a run had started sending it (state.plan_sent_version). A key stays
-  unsettled until a result confirms it (apply_plan_rows) or the sync is reset.
+  unsettled until the snapshot moves past it (apply_plan_rows: a confirmed result, or an
+  operation the sync never sends) or the sync is reset.
   Called by compute_plan before it deletes the old plan, in its transaction.
 -#}
 {% macro carry_unsettled(sync_name) -%}
