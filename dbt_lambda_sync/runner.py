@@ -147,8 +147,22 @@ class PlanStore:
             "columns": list(self.defn.columns) if self.defn.columns else None,
         }
 
+    def empty_build(self, state: StateRow | None) -> str | None:
+        """Why nothing can be planned when the model was last built with --empty, else None."""
+        if state is None or not state.empty_build_invocation_id:
+            return None
+        return (
+            f"model '{self.defn.model.name}' was last built with --empty (dbt invocation"
+            f" {state.empty_build_invocation_id}): nothing captured, nothing sent; build it"
+            " without --empty to sync it again"
+        )
+
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
         state = self.state.read()
+        if self.empty_build(state):
+            # the relation holds no rows: a plan of it would remove every delivered row
+            assert state is not None
+            return state
         if force or not self.is_fresh(state):
             with self.warehouse.transaction():
                 self.warehouse.call_macro(
@@ -164,6 +178,12 @@ class PlanStore:
         """What a run would send now: operations in `triggers` only, nothing on a skip first run.
 
         ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it."""
+        blocked = self.empty_build(state)
+        if blocked:
+            return dataclasses.replace(
+                self._plan_summary(first_run=not state.initialized, invalid=0, counts={}),
+                blocked=blocked,
+            )
         if counts is None:
             counts = self.state.plan_counts()
         return self._plan_summary(
@@ -281,6 +301,9 @@ class SyncRunner:
         start_clock = self.clock.monotonic()
         self.plans.check_relation()
         self.warehouse.call_macro("create_sync_tables")
+        empty_build = self.plans.empty_build(self.state.read())
+        if empty_build:
+            return self._skipped(empty_build, start_clock)
         if self.options.dry_run:
             return self._dry_run(started, start_clock)
         self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
@@ -350,6 +373,14 @@ class SyncRunner:
                     raise
             summary = self._summary(status, error, start_clock, plan)
             self.reporter.sync_finished(summary)
+        return summary
+
+    def _skipped(self, why: str, start_clock: float) -> RunSummary:
+        """A sync that sends nothing and changes nothing (no lease, no run logged)."""
+        plan = dataclasses.replace(self._plan, blocked=why)
+        self.reporter.sync_started(plan)
+        summary = dataclasses.replace(self._summary("skipped", None, start_clock, plan), note=why)
+        self.reporter.sync_finished(summary)
         return summary
 
     def _skip_unsent(self, first_run: bool, counts: dict[str, int]) -> int:

@@ -74,6 +74,9 @@ def plan(args: ProjectArgs, selectors: list[str], output: str, full_refresh: boo
         print_json(plan_document(summaries))
     else:
         print_table(plan_table(summaries))
+    for summary in summaries:
+        if summary.blocked:
+            click.echo(f"note: sync '{summary.name}' sends nothing: {summary.blocked}", err=True)
 
 
 COMMAND = plan

@@ -29,6 +29,7 @@
       plan_computed_at " ~ ts ~ ",
       plan_invalid_rows " ~ int ~ ",
       plan_sent_version " ~ int ~ ",
+      empty_build_invocation_id " ~ text ~ ",
       lease_holder " ~ text ~ ",
       lease_expires_at " ~ ts ~ ",
       updated_at " ~ ts ~ ")") -%}
@@ -117,8 +118,10 @@
       ALTER TABLE locks the table on PostgreSQL even when the column exists). -#}
   {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
       | map(attribute='name') | map('lower') | list -%}
-  {%- for column in ['plan_version', 'plan_sent_version'] if column not in state_columns -%}
-    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ int) -%}
+  {%- set added_columns = [('plan_version', int), ('plan_sent_version', int),
+      ('empty_build_invocation_id', text)] -%}
+  {%- for column, type in added_columns if column not in state_columns -%}
+    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ type) -%}
   {%- endfor -%}
   {%- do dbt_lambda_sync.create_sync_indexes() -%}
 {%- endmacro %}

@@ -317,6 +317,7 @@ def test_plan_json_and_text(project, monkeypatch) -> None:
                 "removed": 0,
                 "invalid": 2,
                 "first_run": True,
+                "blocked": None,
             }
         ]
     }
