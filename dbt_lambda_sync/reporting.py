@@ -21,8 +21,10 @@ class PlanSummary:
     invalid: int
     first_run: bool
     duplicate_keys: int = 0
-    # why nothing is sent (a model built with --empty); the counts are then all 0
+    # why nothing is sent (a model built with --empty, a changed key); the counts are then 0
     blocked: str | None = None
+    # why every row is sent: first_run, columns_changed, primary_key_changed, full_refresh
+    reason: str | None = None
 
     @property
     def total(self) -> int:
@@ -37,6 +39,7 @@ class PlanSummary:
             "removed": self.removed,
             "invalid": self.invalid,
             "first_run": self.first_run,
+            "reason": self.reason,
             "blocked": self.blocked,
         }
 

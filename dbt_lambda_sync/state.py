@@ -57,6 +57,12 @@ class StateRow:
     lease_expires_at: datetime | None
     # the dbt invocation that last built the model with --empty (none: built with its rows)
     empty_build_invocation_id: str | None = None
+    # what the stored plan and the snapshot were computed with (macro sync_signature): the key
+    # column with how it renders, and the columns sent
+    plan_key_signature: str | None = None
+    snapshot_key_signature: str | None = None
+    plan_columns: str | None = None
+    snapshot_columns: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,8 @@ class SyncState:
             "select initialized, snapshot_version, plan_snapshot_version, plan_version,"
             " plan_invocation_id,"
             " plan_definition, plan_invalid_rows, lease_holder, lease_expires_at,"
-            " empty_build_invocation_id"
+            " empty_build_invocation_id, plan_key_signature, snapshot_key_signature,"
+            " plan_columns, snapshot_columns"
             f" from {self.table('state')} where sync_name = ?",
             [self.sync_name],
         )

@@ -30,6 +30,10 @@
       plan_invalid_rows " ~ int ~ ",
       plan_sent_version " ~ int ~ ",
       empty_build_invocation_id " ~ text ~ ",
+      plan_key_signature " ~ text ~ ",
+      snapshot_key_signature " ~ text ~ ",
+      plan_columns " ~ text ~ ",
+      snapshot_columns " ~ text ~ ",
       lease_holder " ~ text ~ ",
       lease_expires_at " ~ ts ~ ",
       updated_at " ~ ts ~ ")") -%}
@@ -119,7 +123,8 @@
   {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
       | map(attribute='name') | map('lower') | list -%}
   {%- set added_columns = [('plan_version', int), ('plan_sent_version', int),
-      ('empty_build_invocation_id', text)] -%}
+      ('empty_build_invocation_id', text), ('plan_key_signature', text),
+      ('snapshot_key_signature', text), ('plan_columns', text), ('snapshot_columns', text)] -%}
   {%- for column, type in added_columns if column not in state_columns -%}
     {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ type) -%}
   {%- endfor -%}

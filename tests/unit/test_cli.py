@@ -282,6 +282,7 @@ def test_validate_json_lists_each_definition_problem(project, monkeypatch) -> No
             }
         ],
         "notes": [],
+        "warnings": [],
     }
     assert "field 'batch_size': must be 1..1000" in result.stderr
     text = invoke_assert_code(2, ["validate"])  # text mode: the problems on stderr, as before
@@ -317,6 +318,7 @@ def test_plan_json_and_text(project, monkeypatch) -> None:
                 "removed": 0,
                 "invalid": 2,
                 "first_run": True,
+                "reason": None,
                 "blocked": None,
             }
         ]
@@ -331,6 +333,7 @@ def test_plan_json_and_text(project, monkeypatch) -> None:
         "invalid",
         "first",
         "run",
+        "reason",
     ]
     assert text[2].split() == ["emails", "emails", "3", "1", "0", "2", "yes"]
 
