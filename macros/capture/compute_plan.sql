@@ -193,14 +193,29 @@
         ~ ") as refreshed where target.sync_name = " ~ sync
         ~ " and target.primary_key = refreshed.primary_key") -%}
   {%- endif -%}
-  {#- the rows of the plan's duplicated keys -#}
+  {#-
+    5. The rows that cannot be planned, where a user can find them: every row of a duplicated
+       key, and every row with a null key (lambda_sync_invalid_rows, replaced each time).
+  -#}
+  {%- set invalid_rows = dbt_lambda_sync.lambda_sync_relation('lambda_sync_invalid_rows') -%}
+  {%- do run_query("delete from " ~ invalid_rows ~ " where sync_name = " ~ sync) -%}
   {%- set duplicate_rows = run_query("select coalesce(sum(key_rows), 0) from " ~ keys
       ~ " where key_rows > 1").columns[0].values()[0] -%}
+  {%- if duplicate_rows | int > 0 -%}
+    {%- do dbt_lambda_sync.record_invalid_rows(sync, selected, 'duplicate_key', now,
+        "(select * from " ~ relation ~ " where " ~ key_text ~ " in (select primary_key from "
+        ~ keys ~ " where key_rows > 1)) as dls_duplicate_rows") -%}
+  {%- endif -%}
   {%- do run_query("drop table " ~ candidates) -%}
   {%- do run_query("drop table " ~ keys) -%}
 
+  {%- set null_key = dbt_lambda_sync.quote_identifier(key_column.name) ~ " is null" -%}
   {%- set null_keys = run_query("select count(*) from " ~ relation ~ " where "
-      ~ dbt_lambda_sync.quote_identifier(key_column.name) ~ " is null").columns[0].values()[0] -%}
+      ~ null_key).columns[0].values()[0] -%}
+  {%- if null_keys | int > 0 -%}
+    {%- do dbt_lambda_sync.record_invalid_rows(sync, selected, 'null_key', now,
+        "(select * from " ~ relation ~ " where " ~ null_key ~ ") as dls_null_key_rows") -%}
+  {%- endif -%}
   {%- do dbt_lambda_sync.record_plan(
       sync_name, model_name,
       invocation=invocation,
@@ -209,6 +224,17 @@
       now=now,
       signature=signature) -%}
   {{ return(none) }}
+{%- endmacro %}
+
+
+{#- Inserts rows (a subquery with its alias) into lambda_sync_invalid_rows, rendered as sent. -#}
+{% macro record_invalid_rows(sync, selected, reason, now, rows) -%}
+  {%- do run_query("insert into " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_invalid_rows')
+      ~ " (sync_name, primary_key, reason, row_json, recorded_at)"
+      ~ " select " ~ sync ~ ", rendered.primary_key, " ~ dbt_lambda_sync.sql_literal(reason)
+      ~ ", rendered.row_json, cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as "
+      ~ dbt.type_timestamp() ~ ") from ("
+      ~ dbt_lambda_sync.row_json_select(rows, selected, selected[0]) ~ ") as rendered") -%}
 {%- endmacro %}
 
 

@@ -63,6 +63,14 @@
       primary_key " ~ text ~ " not null,
       operation " ~ text ~ ",
       row_json " ~ text ~ ")") -%}
+  {#- The model rows capture could not plan: a null key, or a key on more than one row. Replaced
+      by every capture, so it describes the model as last captured. -#}
+  {%- do statements.append("create table if not exists " ~ rel('lambda_sync_invalid_rows') ~ " (
+      sync_name " ~ text ~ " not null,
+      primary_key " ~ text ~ ",
+      reason " ~ text ~ " not null,
+      row_json " ~ text ~ ",
+      recorded_at " ~ ts ~ ")") -%}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_runs') ~ " (
       run_id " ~ text ~ " not null,
       sync_name " ~ text ~ " not null,
@@ -153,6 +161,7 @@
       ('lambda_sync_runs', 'sync_name, started_at', false),
       ('lambda_sync_invocations', 'run_id', false),
       ('lambda_sync_errors', 'sync_name, primary_key_value', true),
+      ('lambda_sync_invalid_rows', 'sync_name', false),
   ] -%}
   {%- for table, columns, unique in indexes -%}
     {%- set name = table ~ '__' ~ columns | replace(', ', '__') ~ '_idx' -%}

@@ -153,3 +153,40 @@ def test_plan_and_validate_say_why_every_row_is_sent(project: SyncProject) -> No
     assert "crm_renamed" in validate_warnings(project)[0]
     full = json.loads(project.cli("plan", "--full-refresh", "--output", "json").stdout)
     assert full["syncs"][0]["reason"] == "full_refresh"
+
+
+def invalid_rows(project: SyncProject) -> list[tuple]:
+    rows = project.query(
+        "select primary_key, reason, row_json from {schema}.lambda_sync_invalid_rows"
+        " where sync_name = 'crm_customers' order by reason, row_json"
+    )
+    return [(key, reason, json.loads(row)) for key, reason, row in rows]
+
+
+def test_null_and_duplicate_keys_are_recorded_where_they_can_be_found(
+    project: SyncProject,
+) -> None:
+    rows = [
+        *CUSTOMERS,
+        {"customer_id": 2, "email": "bob.twin@example.com", "ref": "b-2x"},
+        {"customer_id": None, "email": "nobody@example.com", "ref": "n-0"},
+    ]
+    setup(project, rows=rows)
+    assert invalid_rows(project) == [
+        ("2", "duplicate_key", {"customer_id": 2, "email": "bob.twin@example.com", "ref": "b-2x"}),
+        ("2", "duplicate_key", {"customer_id": 2, "email": "bob@example.com", "ref": "b-2"}),
+        (None, "null_key", {"customer_id": None, "email": "nobody@example.com", "ref": "n-0"}),
+    ]
+    assert project.plan()["crm_customers"]["invalid"] == 3
+    assert project.run()["runs"][0]["delivered_rows"] == 2
+    status = json.loads(project.cli("status", "--output", "json").stdout)["syncs"][0]
+    assert status["invalid"] == 3
+    header = project.cli("status").stdout.splitlines()[0]
+    assert "invalid" in header.split()
+
+    # each capture replaces them: the duplicate is gone, the null key stays
+    project.seed("customers_seed", [*CUSTOMERS, rows[-1]])
+    project.build()
+    assert [(key, reason) for key, reason, _ in invalid_rows(project)] == [(None, "null_key")]
+    status = json.loads(project.cli("status", "--output", "json").stdout)["syncs"][0]
+    assert status["invalid"] == 1
