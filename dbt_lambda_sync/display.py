@@ -34,6 +34,7 @@ STATUS_STYLES = {
     "failed": "bold red",
     "interrupted": "red",
     "running": "blue",
+    "skipped": "cyan",
 }
 
 
@@ -98,6 +99,8 @@ def finished_line(summary: RunSummary) -> str:
             f"dry run - {summary.invocations:,} invocations would send"
             f" {summary.event_bytes or 0:,} bytes; nothing sent"
         )
+    if summary.status == "skipped":
+        return f"skipped - {summary.note}"
     text = (
         f"{summary.status} - {summary.delivered_rows:,} delivered, {summary.rejected_rows:,}"
         f" rejected, {summary.invocations:,} invocations ({summary.retries:,} retries)"
@@ -338,7 +341,7 @@ class LiveReporter:
         state = self._tasks[task]
         state.done = summary.delivered_rows + summary.rejected_rows
         state.invocations = summary.invocations
-        state.ok = summary.status in ("success", "dry_run")
+        state.ok = summary.status in ("success", "dry_run", "skipped")
         style = STATUS_STYLES.get(summary.status, "")
         state.outcome = Text(finished_line(summary), style=style)
         self._progress.update(task, completed=max(state.planned, 1))

@@ -54,6 +54,11 @@ class UsageError(UserError):
     """The command line asks for something that does not exist or does not make sense."""
 
 
+class KeyChanged(UserError):
+    """A sync's primary key (or how it renders) changed since its snapshot was written: the
+    snapshot cannot be compared with the model until the user accepts a full resend."""
+
+
 # --- the environment: a sync could not run, exit 3 ----------------------------------------------
 
 

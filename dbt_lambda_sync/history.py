@@ -264,6 +264,23 @@ class History:
         counts.update({name: int(count) for name, count in rows})
         return counts
 
+    def invalid_row_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
+        """Rows of each sync's model that the last capture could not plan (null or duplicated
+        key), from lambda_sync_invalid_rows."""
+        names = sorted(set(sync_names))
+        counts = {name: 0 for name in names}
+        table = self._table("invalid_rows")
+        if not names or table is None:
+            return counts
+        marks = ", ".join("?" for _ in names)
+        rows = self.warehouse.fetch_all(
+            f"select sync_name, count(*) from {table}"
+            f" where sync_name in ({marks}) group by sync_name",
+            names,
+        )
+        counts.update({name: int(count) for name, count in rows})
+        return counts
+
     def open_errors(self, sync_name: str, *, limit: int) -> list[ErrorRecord]:
         """Current failures of a sync, most recent first (0: all of them)."""
         table = self._table("errors")

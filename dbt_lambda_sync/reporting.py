@@ -21,6 +21,10 @@ class PlanSummary:
     invalid: int
     first_run: bool
     duplicate_keys: int = 0
+    # why nothing is sent (a model built with --empty, a changed key); the counts are then 0
+    blocked: str | None = None
+    # why every row is sent: first_run, columns_changed, primary_key_changed, full_refresh
+    reason: str | None = None
 
     @property
     def total(self) -> int:
@@ -35,6 +39,8 @@ class PlanSummary:
             "removed": self.removed,
             "invalid": self.invalid,
             "first_run": self.first_run,
+            "reason": self.reason,
+            "blocked": self.blocked,
         }
 
 
@@ -64,7 +70,7 @@ class RunSummary:
     run_id: str
     sync: str
     model: str
-    status: str  # success, partial, failed, dry_run
+    status: str  # success, partial, failed, dry_run, skipped (see note)
     first_run: bool
     planned_added: int
     planned_changed: int
@@ -78,6 +84,7 @@ class RunSummary:
     duration_seconds: float
     error: str | None = None
     event_bytes: int | None = None  # dry runs: bytes of the events that would be sent
+    note: str | None = None  # skipped runs: why nothing was sent
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None or k == "error"}

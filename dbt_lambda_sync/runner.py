@@ -32,6 +32,7 @@ from dbt_lambda_sync.engine.retry import RetryPolicy
 from dbt_lambda_sync.errors import (
     DefinitionError,
     FunctionUnavailable,
+    KeyChanged,
     PlanReplaced,
     SyncError,
     UsageError,
@@ -147,8 +148,115 @@ class PlanStore:
             "columns": list(self.defn.columns) if self.defn.columns else None,
         }
 
+    def empty_build(self, state: StateRow | None) -> str | None:
+        """Why nothing can be planned when the model was last built with --empty, else None."""
+        if state is None or not state.empty_build_invocation_id:
+            return None
+        return (
+            f"model '{self.defn.model.name}' was last built with --empty (dbt invocation"
+            f" {state.empty_build_invocation_id}): nothing captured, nothing sent; build it"
+            " without --empty to sync it again"
+        )
+
+    def key_change(self, state: StateRow | None) -> str | None:
+        """Why the sync refuses to run when its primary key, or how the key renders, changed since
+        its snapshot was written (the plan then holds nothing), else None."""
+        if state is None or not state.plan_key_signature or not state.snapshot_key_signature:
+            return None
+        if state.plan_key_signature == state.snapshot_key_signature:
+            return None
+        name = self.defn.name
+        return (
+            f"model '{self.defn.model.name}', sync '{name}': the primary key changed from"
+            f" {state.snapshot_key_signature} to {state.plan_key_signature} since rows were"
+            " delivered; the delivered rows are keyed by the old key and cannot be compared with"
+            " the model, so nothing is sent. To accept the change (the next run sends every"
+            f" current row as added), run `dbt-lambda-sync reset {name}` or"
+            f" `dbt-lambda-sync run --select {name} --full-refresh`"
+        )
+
+    def refuse_key_change(self, state: StateRow | None) -> None:
+        blocked = self.key_change(state)
+        if blocked:
+            raise KeyChanged(blocked)
+
+    def reason(self, state: StateRow) -> str | None:
+        """Why the stored plan sends every row, when it does: first_run, primary_key_changed
+        (after the change is accepted it is a first run), columns_changed."""
+        if self.key_change(state):
+            return "primary_key_changed"
+        if not state.initialized:
+            return "first_run"
+        if (
+            state.plan_columns
+            and state.snapshot_columns
+            and state.plan_columns != state.snapshot_columns
+        ):
+            return "columns_changed"
+        return None
+
+    def next_run_warning(self) -> str | None:
+        """What the stored state says the sync's next run does, when that is more than sending
+        the model's changes: every row (a first run, changed columns), nothing (a changed primary
+        key, a model built with --empty). Reads only; computes no plan (for `validate`)."""
+        name, model = self.defn.name, self.defn.model.name
+        where = f"sync '{name}' (model '{model}')"
+        state_columns = {c.lower() for c in self.warehouse.columns_of(self.state.table("state"))}
+        if state_columns and not {"snapshot_key_signature", "empty_build_invocation_id"} <= (
+            state_columns
+        ):
+            return (
+                f"{where}: stored state not checked (its tables predate this version; any"
+                " `plan` or `run` upgrades them)"
+            )
+        state = self.state.read() if state_columns else None
+        if self.empty_build(state):
+            return f"{where}: {self.empty_build(state)}"
+        if state is None or not state.initialized:
+            if self.defn.initial_sync == "skip":
+                return None
+            return (
+                f"{where}: its next run is a first run and sends every row of the model as added"
+                " (reason first_run): no row was delivered under this sync name yet (a renamed"
+                " sync starts again from nothing)"
+            )
+        delivered = self.warehouse.fetch_all(
+            f"select count(*) from {self.state.table('snapshots')} where sync_name = ?",
+            [self.defn.name],
+        )
+        if not int(delivered[0][0]):
+            return None
+        args = self._capture_args()
+        selected = self.warehouse.call_macro(
+            "resolve_sync_columns",
+            relation=args["relation"],
+            primary_key=args["primary_key"],
+            columns=args["columns"],
+        )["selected"]
+        signature = self.warehouse.call_macro("sync_signature", columns=selected)
+        old_key = state.snapshot_key_signature
+        if old_key and old_key != signature["key"]:
+            return (
+                f"{where}: the primary key changed from {old_key} to {signature['key']} since"
+                " rows were delivered (reason primary_key_changed): the sync refuses to run"
+                f" until you run `dbt-lambda-sync reset {name}` or `dbt-lambda-sync run"
+                f" --select {name} --full-refresh`, which then send every current row as added"
+            )
+        old_columns = state.snapshot_columns
+        if old_columns and old_columns != signature["columns"]:
+            return (
+                f"{where}: the columns sent changed from [{old_columns}] to"
+                f" [{signature['columns']}] since rows were delivered (reason columns_changed):"
+                " its next run sends every delivered row again as changed"
+            )
+        return None
+
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
         state = self.state.read()
+        if self.empty_build(state):
+            # the relation holds no rows: a plan of it would remove every delivered row
+            assert state is not None
+            return state
         if force or not self.is_fresh(state):
             with self.warehouse.transaction():
                 self.warehouse.call_macro(
@@ -164,12 +272,21 @@ class PlanStore:
         """What a run would send now: operations in `triggers` only, nothing on a skip first run.
 
         ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it."""
+        empty_build = self.empty_build(state)
+        if empty_build:
+            return dataclasses.replace(
+                self._plan_summary(first_run=not state.initialized, invalid=0, counts={}),
+                blocked=empty_build,
+            )
         if counts is None:
             counts = self.state.plan_counts()
-        return self._plan_summary(
+        summary = self._plan_summary(
             first_run=not state.initialized,
             invalid=int(state.plan_invalid_rows or 0),
             counts=counts,
+        )
+        return dataclasses.replace(
+            summary, reason=self.reason(state), blocked=self.key_change(state)
         )
 
     def preview_full_refresh(self) -> tuple[PlanSummary, str]:
@@ -185,7 +302,7 @@ class PlanStore:
             invalid=int(null_keys) + int(duplicate_rows),
             counts={"added": int(added), "duplicate": int(duplicate_keys)},
         )
-        return summary, str(queries["rows"])
+        return dataclasses.replace(summary, reason="full_refresh"), str(queries["rows"])
 
     def _plan_summary(
         self, *, first_run: bool, invalid: int, counts: dict[str, int]
@@ -281,6 +398,9 @@ class SyncRunner:
         start_clock = self.clock.monotonic()
         self.plans.check_relation()
         self.warehouse.call_macro("create_sync_tables")
+        empty_build = self.plans.empty_build(self.state.read())
+        if empty_build:
+            return self._skipped(empty_build, start_clock)
         if self.options.dry_run:
             return self._dry_run(started, start_clock)
         self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
@@ -296,6 +416,7 @@ class SyncRunner:
         if self.options.full_refresh:
             self.state.reset(now=started)
         state = self.plans.refresh(now=started)
+        self.plans.refuse_key_change(state)
         self._plan_version = state.plan_version
         counts = self.state.plan_counts()
         plan = self._book_plan(self.plans.summary(state, counts))
@@ -352,6 +473,14 @@ class SyncRunner:
             self.reporter.sync_finished(summary)
         return summary
 
+    def _skipped(self, why: str, start_clock: float) -> RunSummary:
+        """A sync that sends nothing and changes nothing (no lease, no run logged)."""
+        plan = dataclasses.replace(self._plan, blocked=why)
+        self.reporter.sync_started(plan)
+        summary = dataclasses.replace(self._summary("skipped", None, start_clock, plan), note=why)
+        self.reporter.sync_finished(summary)
+        return summary
+
     def _skip_unsent(self, first_run: bool, counts: dict[str, int]) -> int:
         """Moves the snapshot past what this sync never sends: first-run skip, untriggered ops."""
         if first_run and self.defn.initial_sync == "skip":
@@ -380,7 +509,9 @@ class SyncRunner:
                 rows_sql, rows_per_page=PLAN_PAGE_ROWS
             )
         else:
-            plan = self._book_plan(self.plans.summary(self.plans.refresh(now=started)))
+            state = self.plans.refresh(now=started)
+            self.plans.refuse_key_change(state)
+            plan = self._book_plan(self.plans.summary(state))
         self.reporter.sync_started(plan)
         for batch in self._batches():
             payload = render_event(batch, self._ctx)

@@ -55,6 +55,14 @@ class StateRow:
     plan_invalid_rows: int | None
     lease_holder: str | None
     lease_expires_at: datetime | None
+    # the dbt invocation that last built the model with --empty (none: built with its rows)
+    empty_build_invocation_id: str | None = None
+    # what the stored plan and the snapshot were computed with (macro sync_signature): the key
+    # column with how it renders, and the columns sent
+    plan_key_signature: str | None = None
+    snapshot_key_signature: str | None = None
+    plan_columns: str | None = None
+    snapshot_columns: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,9 @@ class SyncState:
         rows = self.warehouse.fetch_all(
             "select initialized, snapshot_version, plan_snapshot_version, plan_version,"
             " plan_invocation_id,"
-            " plan_definition, plan_invalid_rows, lease_holder, lease_expires_at"
+            " plan_definition, plan_invalid_rows, lease_holder, lease_expires_at,"
+            " empty_build_invocation_id, plan_key_signature, snapshot_key_signature,"
+            " plan_columns, snapshot_columns"
             f" from {self.table('state')} where sync_name = ?",
             [self.sync_name],
         )

@@ -21,15 +21,16 @@ from dbt_lambda_sync.warehouse import ProjectArgs
 
 
 def plan_document(summaries: Sequence[PlanSummary]) -> dict[str, Any]:
-    """``{"syncs": [{"name", "model", "added", "changed", "removed", "invalid", "first_run"}]}``."""
+    """``{"syncs": [{"name", "model", "added", "changed", "removed", "invalid", "first_run",
+    "reason", "blocked"}]}``."""
     return {"syncs": [s.to_json() for s in summaries]}
 
 
 def plan_table(summaries: Sequence[PlanSummary]) -> Table:
     return Table(
-        ["sync", "model", "added", "changed", "removed", "invalid", "first run"],
+        ["sync", "model", "added", "changed", "removed", "invalid", "first run", "reason"],
         [
-            [s.name, s.model, s.added, s.changed, s.removed, s.invalid, s.first_run]
+            [s.name, s.model, s.added, s.changed, s.removed, s.invalid, s.first_run, s.reason]
             for s in summaries
         ],
     )
@@ -49,6 +50,9 @@ def plan(args: ProjectArgs, selectors: list[str], output: str, full_refresh: boo
 
     Counts only the operations in a sync's triggers; all 0 on the first run of an
     initial_sync: skip sync. invalid: rows with a null or duplicated primary key.
+    reason: why a sync sends every row (first_run, columns_changed, primary_key_changed,
+    full_refresh); a note on stderr says why a sync sends nothing (a changed primary key,
+    a model built with --empty).
     With --full-refresh: what a full refresh would send (every valid row as added), read
     from the model without touching the sync's state.
 
@@ -74,6 +78,9 @@ def plan(args: ProjectArgs, selectors: list[str], output: str, full_refresh: boo
         print_json(plan_document(summaries))
     else:
         print_table(plan_table(summaries))
+    for summary in summaries:
+        if summary.blocked:
+            click.echo(f"note: sync '{summary.name}' sends nothing: {summary.blocked}", err=True)
 
 
 COMMAND = plan

@@ -130,6 +130,8 @@ def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
         note = ""
         if o.error is not None:
             note = f"exit {o.exit_code}: {one_line(o.error, 160)}"
+        elif s is not None and s.status == "skipped":
+            note = one_line(s.note or "", 160)
         elif s is not None and s.status == "dry_run":
             note = f"dry run: {s.event_bytes or 0:,} bytes of events, nothing sent"
         elif s is not None and s.rejected_rows:

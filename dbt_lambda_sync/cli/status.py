@@ -25,14 +25,18 @@ def status_document(
     syncs: Sequence[DeclaredSync],
     runs: Mapping[str, Sequence[RunRecord]],
     open_errors: Mapping[str, int],
+    invalid: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """``{"syncs": [{"name", "model", "open_errors", "runs": [run, ...newest first]}]}``."""
+    """``{"syncs": [{"name", "model", "open_errors", "invalid", "runs": [run, ...newest
+    first]}]}``; invalid: the rows of lambda_sync_invalid_rows (null or duplicated keys)."""
+    invalid = invalid or {}
     return {
         "syncs": [
             {
                 "name": s.name,
                 "model": s.model,
                 "open_errors": open_errors.get(s.name, 0),
+                "invalid": invalid.get(s.name, 0),
                 "runs": [r.to_json() for r in runs.get(s.name, [])],
             }
             for s in syncs
@@ -44,12 +48,15 @@ def status_table(
     syncs: Sequence[DeclaredSync],
     runs: Mapping[str, Sequence[RunRecord]],
     open_errors: Mapping[str, int],
+    invalid: Mapping[str, int] | None = None,
 ) -> Table:
+    invalid = invalid or {}
     rows: list[list[Any]] = []
     for s in syncs:
         errors = open_errors.get(s.name, 0)
+        bad = invalid.get(s.name, 0)
         if not runs.get(s.name):
-            rows.append([s.name, "never run", None, None, None, None, None, None, errors, ""])
+            rows.append([s.name, "never run", None, None, None, None, None, None, errors, bad, ""])
         for r in runs.get(s.name, []):
             started = r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else ""
             rows.append(
@@ -63,6 +70,7 @@ def status_table(
                     r.rejected_rows,
                     r.invocations,
                     errors,
+                    bad,
                     one_line(r.error or "", 80),
                 ]
             )
@@ -76,6 +84,7 @@ def status_table(
         "rejected",
         "invocations",
         "open errors",
+        "invalid",
         "error",
     ]
     return Table(headers, rows, status_column="status", right_columns=["time"])
@@ -91,7 +100,8 @@ def status(args: ProjectArgs, selectors: list[str], output: str, limit: int) -> 
 
     A run shown as "interrupted" is still "running" in the table, but its runner no longer holds
     the sync's lease (it was killed); the next run re-sends what it had not checkpointed.
-    "open errors" counts the sync's current failures (see `errors SYNC`).
+    "open errors" counts the sync's current failures (see `errors SYNC`); "invalid" the rows
+    its last capture could not plan (null or duplicated key: lambda_sync_invalid_rows).
 
     \b
     Examples:
@@ -106,12 +116,13 @@ def status(args: ProjectArgs, selectors: list[str], output: str, limit: int) -> 
         history = History(warehouse)
         runs = history.recent_runs(names, limit=limit, now=utcnow())
         open_errors = history.open_error_counts(names)
+        invalid = history.invalid_row_counts(names)
     if output == "json":
-        print_json(status_document(syncs, runs, open_errors))
+        print_json(status_document(syncs, runs, open_errors, invalid))
     elif not syncs:
         click.echo("No syncs declared (no model has config.meta.lambda_sync).")
     else:
-        print_table(status_table(syncs, runs, open_errors))
+        print_table(status_table(syncs, runs, open_errors, invalid))
 
 
 COMMAND = status

@@ -32,10 +32,11 @@ def validate_document(
     *,
     problems: Sequence[Problem] = (),
     notes: Sequence[str] = (),
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``{"valid", "syncs": [{"name", "model", "function", "function_check"?}], "problems":
-    [{"model", "sync", "field", "message"}], "notes": [...]}``; function_check (``{"ok", "kind",
-    "error"}``) only with --check-functions."""
+    [{"model", "sync", "field", "message"}], "notes": [...], "warnings": [...]}``;
+    function_check (``{"ok", "kind", "error"}``) only with --check-functions."""
     by_sync = {c.sync: c for c in checks}
     syncs = []
     for defn in definitions:
@@ -55,6 +56,7 @@ def validate_document(
             for p in problems
         ],
         "notes": list(notes),
+        "warnings": list(warnings),
     }
 
 
@@ -72,7 +74,9 @@ def validate(args: ProjectArgs, selectors: list[str], output: str, check_functio
     """Check every sync definition and print each problem (exit 2 if any).
 
     When the warehouse can be reached, primary_key and columns are also checked against the
-    built models; a note on stderr says when they could not be. With --check-functions, each
+    built models, and a warning says when a sync's next run sends every row (first run,
+    changed columns) or refuses to run (changed primary key); a note on stderr says when they
+    could not be checked. With --check-functions, each
     selected sync's function gets an Invoke with InvocationType=DryRun, through the client a
     run would use: ok, or why not (not found, access denied, credentials...); exit 3 if any
     function cannot be invoked.
@@ -85,7 +89,7 @@ def validate(args: ProjectArgs, selectors: list[str], output: str, check_functio
     project = load_project(args)
     try:
         definitions = project.definitions(selectors)
-        note = _check_built_columns(project, definitions)
+        note, warnings = _check_built_columns(project, definitions)
     except DefinitionError as exc:
         if output != "json":
             raise
@@ -94,12 +98,16 @@ def validate(args: ProjectArgs, selectors: list[str], output: str, check_functio
         sys.exit(EXIT_USAGE)
     checks = [check_function(defn) for defn in definitions] if check_functions else []
     if output == "json":
-        print_json(validate_document(definitions, checks, notes=[note] if note else []))
+        print_json(
+            validate_document(definitions, checks, notes=[note] if note else [], warnings=warnings)
+        )
     else:
         for defn in definitions:
             click.echo(f"ok  {defn.name}  (model {defn.model.name} -> {defn.function.name})")
         if note:
             click.echo(note, err=True)
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
         click.echo(f"{len(definitions)} sync definition(s) valid.")
         for check in checks:
             verdict = "can be invoked" if check.ok else f"{_label(check)}: {check.error}"
@@ -118,27 +126,37 @@ def _label(check: FunctionCheck) -> str:
     return check.kind.replace("_", " ")
 
 
-def _check_built_columns(project: Project, definitions: list[SyncDefinition]) -> str | None:
-    """primary_key and columns against the built relations; a note when they cannot be checked."""
+def _check_built_columns(
+    project: Project, definitions: list[SyncDefinition]
+) -> tuple[str | None, list[str]]:
+    """primary_key and columns against the built relations, then what each sync's stored state
+    says its next run does (warnings); a note when they cannot be checked."""
     try:
         warehouse = project.open_warehouse()
     except SyncError as exc:
-        return f"note: columns not checked against the warehouse ({exc})"
+        return (
+            f"note: columns not checked against the warehouse, nor the syncs' stored state ({exc})",
+            [],
+        )
     problems = []
     unbuilt = []
+    built = []
     with warehouse:
         for defn in definitions:
             store = PlanStore(warehouse, defn)
             columns = warehouse.columns_of(store.relation)
             if columns:
                 problems += check_columns(defn, columns)
+                built.append(store)
             else:
                 unbuilt.append(defn.model.name)
-    if problems:
-        raise DefinitionError(problems)
+        if problems:
+            raise DefinitionError(problems)
+        warnings = [w for store in built if (w := store.next_run_warning())]
     if unbuilt:
-        return f"note: not built yet, columns not checked: {', '.join(sorted(set(unbuilt)))}"
-    return None
+        names = ", ".join(sorted(set(unbuilt)))
+        return f"note: not built yet, columns not checked: {names}", warnings
+    return None, warnings
 
 
 COMMAND = validate

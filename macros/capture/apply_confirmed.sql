@@ -41,6 +41,7 @@
       ~ " plan_snapshot_version = case when plan_snapshot_version = snapshot_version"
       ~ " then snapshot_version + 1 else plan_snapshot_version end"
       ~ ", snapshot_version = snapshot_version + 1"
+      ~ ", snapshot_columns = coalesce(plan_columns, snapshot_columns)"
       ~ " where sync_name = " ~ sync) -%}
   {{ return(none) }}
 {%- endmacro %}
@@ -107,6 +108,7 @@
   {%- endfor -%}
   {%- do run_query("update " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') ~ " set"
       ~ " initialized = false, snapshot_version = snapshot_version + 1, plan_invocation_id = null"
+      ~ ", snapshot_key_signature = null, snapshot_columns = null"
       ~ ", plan_version = coalesce(plan_version, 0) + 1"
       ~ ", updated_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " where sync_name = " ~ sync) -%}

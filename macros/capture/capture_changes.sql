@@ -15,11 +15,25 @@
   {%- set syncs = (model.config.meta or {}).get('lambda_sync') -%}
   {%- if not syncs -%}{{ return('') }}{%- endif -%}
   {%- if syncs is mapping -%}{%- set syncs = [syncs] -%}{%- endif -%}
-  {%- if model.config.materialized in ('view', 'ephemeral') -%}
+  {%- if model.config.materialized == 'ephemeral' -%}{{ return('') }}{%- endif -%}
+  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {#- `dbt build --empty` leaves the relation without rows: diffing it would plan every delivered
+      row as removed. The state row says so instead, and the runner sends nothing until a build
+      without --empty captures again. -#}
+  {%- set empty_build = dbt_lambda_sync.is_empty_build() -%}
+  {%- for sync in syncs if sync is mapping and sync.get('name') is string -%}
+    {%- do dbt_lambda_sync.record_empty_build(sync['name'], model.name,
+        invocation_id if empty_build else none) -%}
+  {%- endfor -%}
+  {%- if empty_build -%}
+    {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "' was built with --empty; changes not"
+        ~ " captured, and its syncs send nothing until it is built without --empty", info=true) -%}
+    {{ return('') }}
+  {%- endif -%}
+  {%- if model.config.materialized == 'view' -%}
     {#- a view has no stored rows to diff when it builds; the runner computes its plan instead -#}
     {{ return('') }}
   {%- endif -%}
-  {%- do dbt_lambda_sync.create_sync_tables() -%}
   {%- for sync in syncs -%}
     {%- if sync is mapping and sync.get('name') is string and sync.get('primary_key') is string
           and (sync.get('columns') is none or (sync.get('columns') is iterable and sync.get('columns') is not string)) -%}
@@ -40,4 +54,25 @@
     {%- endif -%}
   {%- endfor -%}
   {{ return('') }}
+{%- endmacro %}
+
+
+{#- Whether dbt runs with --empty: flags.EMPTY (dbt >= 1.8.2), else the invocation's arguments. -#}
+{% macro is_empty_build() -%}
+  {%- if flags.EMPTY -%}{{ return(true) }}{%- endif -%}
+  {{ return((invocation_args_dict or {}).get('empty') is true) }}
+{%- endmacro %}
+
+
+{#-
+  Records on the sync's state row whether its model was last built with --empty (the dbt
+  invocation_id) or not (none). Only the state row: the stored plan and the snapshot stay as
+  they were.
+-#}
+{% macro record_empty_build(sync_name, model_name, invocation) -%}
+  {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
+  {%- do run_query("update " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_state')
+      ~ " set empty_build_invocation_id = "
+      ~ (dbt_lambda_sync.sql_literal(invocation) if invocation else "null")
+      ~ " where sync_name = " ~ dbt_lambda_sync.sql_literal(sync_name)) -%}
 {%- endmacro %}

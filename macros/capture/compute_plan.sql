@@ -40,6 +40,22 @@
   {%- set keys = dbt_lambda_sync.capture_temp_relation('dls_capture_keys') -%}
   {%- set candidates = dbt_lambda_sync.capture_temp_relation('dls_capture_candidates') -%}
 
+  {#- 0. A snapshot keyed by another key (or another rendering of it) cannot be diffed: its keys
+      would all look removed, carrying rows of the old key. Plan nothing; the runner refuses the
+      sync until it is reset. -#}
+  {%- set signature = dbt_lambda_sync.sync_signature(selected) -%}
+  {%- if not dbt_lambda_sync.adopt_signature(sync_name, signature) -%}
+    {%- do run_query("delete from " ~ plans ~ " where sync_name = " ~ sync) -%}
+    {%- do dbt_lambda_sync.record_plan(
+        sync_name, model_name,
+        invocation=invocation,
+        definition=dbt_lambda_sync.definition_key(primary_key, columns),
+        invalid_rows=0,
+        now=now,
+        signature=signature) -%}
+    {{ return(none) }}
+  {%- endif -%}
+
   {#-
     1. Every model row's key and hash (typed columns, no JSON) against the snapshot's keys and
        hashes, in one full outer join. Keeps what can be in the plan: keys on one side only,
@@ -177,21 +193,106 @@
         ~ ") as refreshed where target.sync_name = " ~ sync
         ~ " and target.primary_key = refreshed.primary_key") -%}
   {%- endif -%}
-  {#- the rows of the plan's duplicated keys -#}
+  {#-
+    5. The rows that cannot be planned, where a user can find them: every row of a duplicated
+       key, and every row with a null key (lambda_sync_invalid_rows, replaced each time).
+  -#}
+  {%- set invalid_rows = dbt_lambda_sync.lambda_sync_relation('lambda_sync_invalid_rows') -%}
+  {%- do run_query("delete from " ~ invalid_rows ~ " where sync_name = " ~ sync) -%}
   {%- set duplicate_rows = run_query("select coalesce(sum(key_rows), 0) from " ~ keys
       ~ " where key_rows > 1").columns[0].values()[0] -%}
+  {%- if duplicate_rows | int > 0 -%}
+    {%- do dbt_lambda_sync.record_invalid_rows(sync, selected, 'duplicate_key', now,
+        "(select * from " ~ relation ~ " where " ~ key_text ~ " in (select primary_key from "
+        ~ keys ~ " where key_rows > 1)) as dls_duplicate_rows") -%}
+  {%- endif -%}
   {%- do run_query("drop table " ~ candidates) -%}
   {%- do run_query("drop table " ~ keys) -%}
 
+  {%- set null_key = dbt_lambda_sync.quote_identifier(key_column.name) ~ " is null" -%}
   {%- set null_keys = run_query("select count(*) from " ~ relation ~ " where "
-      ~ dbt_lambda_sync.quote_identifier(key_column.name) ~ " is null").columns[0].values()[0] -%}
+      ~ null_key).columns[0].values()[0] -%}
+  {%- if null_keys | int > 0 -%}
+    {%- do dbt_lambda_sync.record_invalid_rows(sync, selected, 'null_key', now,
+        "(select * from " ~ relation ~ " where " ~ null_key ~ ") as dls_null_key_rows") -%}
+  {%- endif -%}
   {%- do dbt_lambda_sync.record_plan(
       sync_name, model_name,
       invocation=invocation,
       definition=dbt_lambda_sync.definition_key(primary_key, columns),
       invalid_rows=(null_keys | int) + (duplicate_rows | int),
-      now=now) -%}
+      now=now,
+      signature=signature) -%}
   {{ return(none) }}
+{%- endmacro %}
+
+
+{#- Inserts rows (a subquery with its alias) into lambda_sync_invalid_rows, rendered as sent. -#}
+{% macro record_invalid_rows(sync, selected, reason, now, rows) -%}
+  {%- do run_query("insert into " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_invalid_rows')
+      ~ " (sync_name, primary_key, reason, row_json, recorded_at)"
+      ~ " select " ~ sync ~ ", rendered.primary_key, " ~ dbt_lambda_sync.sql_literal(reason)
+      ~ ", rendered.row_json, cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as "
+      ~ dbt.type_timestamp() ~ ") from ("
+      ~ dbt_lambda_sync.row_json_select(rows, selected, selected[0]) ~ ") as rendered") -%}
+{%- endmacro %}
+
+
+{#-
+  What the snapshot's rows depend on besides the model's values: the key column's name and how
+  its values render as text (the snapshot's primary_key), and the names of the columns sent.
+  Types that render alike share a name (every integer type, every varchar and text type); a key
+  with a time zone renders in the session's TimeZone, so that is part of it.
+-#}
+{% macro sync_signature(columns) -%}
+  {%- set key = columns[0] -%}
+  {%- set type = key.data_type | lower -%}
+  {%- if type in ['tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint', 'int2', 'int4',
+                  'int8', 'utinyint', 'usmallint', 'uinteger', 'ubigint', 'uhugeint'] -%}
+    {%- set type = 'integer' -%}
+  {%- elif type in ['text', 'string'] or type.startswith('varchar')
+        or type.startswith('character varying') -%}
+    {%- set type = 'text' -%}
+  {%- elif 'with time zone' in type or type in ['timestamptz', 'timetz'] -%}
+    {%- set zone = run_query("select current_setting('TimeZone')").columns[0].values()[0] -%}
+    {%- set type = type ~ ', TimeZone ' ~ zone -%}
+  {%- endif -%}
+  {{ return({'key': key.name ~ ' (' ~ type ~ ')',
+             'columns': columns | map(attribute='name') | join(', ')}) }}
+{%- endmacro %}
+
+
+{#-
+  Compares the signature with the one the sync's snapshot was written with
+  (lambda_sync_state.snapshot_key_signature / snapshot_columns). Returns false when the key's
+  signature differs and the sync has delivered (or possibly delivered) rows: the plan must not be
+  computed. Otherwise true, after recording the signature wherever none applies yet (no rows
+  delivered, or state written before signatures existed).
+-#}
+{% macro adopt_signature(sync_name, signature) -%}
+  {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
+  {%- set stored = run_query("select snapshot_key_signature, snapshot_columns,"
+      ~ " case when exists (select 1 from "
+      ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_snapshots') ~ " where sync_name = " ~ sync
+      ~ ") or exists (select 1 from " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_unsettled')
+      ~ " where sync_name = " ~ sync ~ ") then 1 else 0 end"
+      ~ " from " ~ state ~ " where sync_name = " ~ sync).rows[0] -%}
+  {%- set delivered = (stored[2] | int) == 1 -%}
+  {%- if delivered and stored[0] is not none and stored[0] != signature.key -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set updates = [] -%}
+  {%- if not delivered or stored[0] is none -%}
+    {%- do updates.append("snapshot_key_signature = " ~ dbt_lambda_sync.sql_literal(signature.key)) -%}
+  {%- endif -%}
+  {%- if not delivered or stored[1] is none -%}
+    {%- do updates.append("snapshot_columns = " ~ dbt_lambda_sync.sql_literal(signature.columns)) -%}
+  {%- endif -%}
+  {%- if updates -%}
+    {%- do run_query("update " ~ state ~ " set " ~ updates | join(', ') ~ " where sync_name = " ~ sync) -%}
+  {%- endif -%}
+  {{ return(true) }}
 {%- endmacro %}
 
 
@@ -398,7 +499,8 @@
 
 
 {#- Upserts the sync's state row with the plan's provenance; keeps the lease and first-run flag. -#}
-{% macro record_plan(sync_name, model_name, invocation, definition, invalid_rows, now) -%}
+{% macro record_plan(sync_name, model_name, invocation, definition, invalid_rows, now,
+                     signature=none) -%}
   {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
   {%- set sync = dbt.string_literal(sync_name) -%}
   {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
@@ -410,6 +512,8 @@
       ~ ", plan_computed_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ ", plan_invalid_rows = " ~ invalid_rows
       ~ ", plan_sent_version = null"
+      ~ (", plan_key_signature = " ~ dbt_lambda_sync.sql_literal(signature.key)
+         ~ ", plan_columns = " ~ dbt_lambda_sync.sql_literal(signature.columns) if signature else "")
       ~ ", updated_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " where sync_name = " ~ sync) -%}
 {%- endmacro %}

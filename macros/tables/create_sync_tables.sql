@@ -29,6 +29,11 @@
       plan_computed_at " ~ ts ~ ",
       plan_invalid_rows " ~ int ~ ",
       plan_sent_version " ~ int ~ ",
+      empty_build_invocation_id " ~ text ~ ",
+      plan_key_signature " ~ text ~ ",
+      snapshot_key_signature " ~ text ~ ",
+      plan_columns " ~ text ~ ",
+      snapshot_columns " ~ text ~ ",
       lease_holder " ~ text ~ ",
       lease_expires_at " ~ ts ~ ",
       updated_at " ~ ts ~ ")") -%}
@@ -58,6 +63,14 @@
       primary_key " ~ text ~ " not null,
       operation " ~ text ~ ",
       row_json " ~ text ~ ")") -%}
+  {#- The model rows capture could not plan: a null key, or a key on more than one row. Replaced
+      by every capture, so it describes the model as last captured. -#}
+  {%- do statements.append("create table if not exists " ~ rel('lambda_sync_invalid_rows') ~ " (
+      sync_name " ~ text ~ " not null,
+      primary_key " ~ text ~ ",
+      reason " ~ text ~ " not null,
+      row_json " ~ text ~ ",
+      recorded_at " ~ ts ~ ")") -%}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_runs') ~ " (
       run_id " ~ text ~ " not null,
       sync_name " ~ text ~ " not null,
@@ -117,8 +130,11 @@
       ALTER TABLE locks the table on PostgreSQL even when the column exists). -#}
   {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
       | map(attribute='name') | map('lower') | list -%}
-  {%- for column in ['plan_version', 'plan_sent_version'] if column not in state_columns -%}
-    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ int) -%}
+  {%- set added_columns = [('plan_version', int), ('plan_sent_version', int),
+      ('empty_build_invocation_id', text), ('plan_key_signature', text),
+      ('snapshot_key_signature', text), ('plan_columns', text), ('snapshot_columns', text)] -%}
+  {%- for column, type in added_columns if column not in state_columns -%}
+    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ type) -%}
   {%- endfor -%}
   {%- do dbt_lambda_sync.create_sync_indexes() -%}
 {%- endmacro %}
@@ -145,6 +161,7 @@
       ('lambda_sync_runs', 'sync_name, started_at', false),
       ('lambda_sync_invocations', 'run_id', false),
       ('lambda_sync_errors', 'sync_name, primary_key_value', true),
+      ('lambda_sync_invalid_rows', 'sync_name', false),
   ] -%}
   {%- for table, columns, unique in indexes -%}
     {%- set name = table ~ '__' ~ columns | replace(', ', '__') ~ '_idx' -%}

@@ -282,6 +282,7 @@ def test_validate_json_lists_each_definition_problem(project, monkeypatch) -> No
             }
         ],
         "notes": [],
+        "warnings": [],
     }
     assert "field 'batch_size': must be 1..1000" in result.stderr
     text = invoke_assert_code(2, ["validate"])  # text mode: the problems on stderr, as before
@@ -317,6 +318,8 @@ def test_plan_json_and_text(project, monkeypatch) -> None:
                 "removed": 0,
                 "invalid": 2,
                 "first_run": True,
+                "reason": None,
+                "blocked": None,
             }
         ]
     }
@@ -330,6 +333,7 @@ def test_plan_json_and_text(project, monkeypatch) -> None:
         "invalid",
         "first",
         "run",
+        "reason",
     ]
     assert text[2].split() == ["emails", "emails", "3", "1", "0", "2", "yes"]
 
@@ -376,6 +380,9 @@ class FakeHistory:
     def open_error_counts(self, names: Sequence[str]) -> dict[str, int]:
         return {n: (120 if n == "crm_customers" else 0) for n in names}
 
+    def invalid_row_counts(self, names: Sequence[str]) -> dict[str, int]:
+        return {n: (7 if n == "crm_customers" else 0) for n in names}
+
     def open_errors(self, name: str, *, limit: int) -> list[ErrorRecord]:
         if name != "crm_customers":
             return []
@@ -400,7 +407,7 @@ def test_status_json(history) -> None:
     document = json.loads(invoke_assert_code(0, ["status", "--output", "json"]).stdout)
     assert [s["name"] for s in document["syncs"]] == ["billing", "crm_customers", "emails"]
     crm = document["syncs"][1]
-    assert (crm["model"], crm["open_errors"]) == ("customers", 120)
+    assert (crm["model"], crm["open_errors"], crm["invalid"]) == ("customers", 120, 7)
     assert [r["status"] for r in crm["runs"]] == ["partial", "success"]
     assert crm["runs"][0] == {
         "run_id": "run-partial",
@@ -441,6 +448,8 @@ def test_status_text(history) -> None:
         "2",
     ]
     assert "success (first)" in lines[4]
+    assert lines[0].split()[-2:] == ["invalid", "error"]
+    assert lines[3].split()[-2:] == ["120", "7"]
 
 
 def test_status_with_an_unknown_selector_is_exit_2(history) -> None:

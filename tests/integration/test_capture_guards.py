@@ -1,0 +1,192 @@
+"""Capture never diffs what it cannot compare: a model built with --empty, a primary key whose
+name or rendered form changed. Plans say why a sync sends everything, and rows that cannot be
+sent (null or duplicated keys) can be found in lambda_sync_invalid_rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.conftest import SyncProject
+
+pytestmark = pytest.mark.integration
+
+CUSTOMERS = [
+    {"customer_id": 1, "email": "alice@example.com", "ref": "a-1"},
+    {"customer_id": 2, "email": "bob@example.com", "ref": "b-2"},
+    {"customer_id": 3, "email": "carol@example.com", "ref": "c-3"},
+]
+MODEL_SQL = "select * from {{ ref('customers_seed') }}"
+
+
+def setup(project: SyncProject, rows=CUSTOMERS, **sync) -> None:
+    project.deploy()
+    project.seed("customers_seed", rows)
+    project.model("customers", MODEL_SQL, project.sync_config(**sync))
+    project.build()
+
+
+def test_build_empty_captures_nothing_and_run_sends_nothing(project: SyncProject) -> None:
+    setup(project)
+    assert project.run()["runs"][0]["delivered_rows"] == 3
+    project.clear_events()
+
+    project.dbt("build", "--empty")
+    plan = project.plan()["crm_customers"]
+    assert (plan["added"], plan["changed"], plan["removed"]) == (0, 0, 0)
+    assert "--empty" in plan["blocked"]
+    run = project.run()["runs"][0]
+    assert (run["status"], run["delivered_rows"], run["invocations"]) == ("skipped", 0, 0)
+    assert "--empty" in run["note"]
+    # not even a full refresh sends from an empty build: it would forget the snapshot
+    assert project.run("--full-refresh")["runs"][0]["status"] == "skipped"
+    assert project.events() == []
+    assert set(project.snapshot()) == {"1", "2", "3"}
+
+    # the one-step form too: dbt build --empty, then the syncs of what it built
+    out = json.loads(project.cli("build", "--empty", "--output", "json").stdout)
+    assert [r["status"] for r in out["runs"]] == ["skipped"]
+    assert project.events() == []
+    assert set(project.snapshot()) == {"1", "2", "3"}
+
+    # a build with the model's rows captures again: only the real change is sent
+    project.seed("customers_seed", [*CUSTOMERS[:2], {**CUSTOMERS[2], "email": "c@example.com"}])
+    project.build()
+    plan = project.plan()["crm_customers"]
+    assert (plan["added"], plan["changed"], plan["removed"], plan["blocked"]) == (0, 1, 0, None)
+    assert project.run()["runs"][0]["delivered_rows"] == 1
+    assert [e["operation"] for e in project.events()] == ["changed"]
+
+
+def validate_warnings(project: SyncProject) -> list[str]:
+    return json.loads(project.cli("validate", "--output", "json").stdout)["warnings"]
+
+
+def test_changed_primary_key_refuses_to_run_until_accepted(project: SyncProject) -> None:
+    setup(project)
+    assert project.run()["runs"][0]["delivered_rows"] == 3
+    project.clear_events()
+
+    # the key column changes: the snapshot's keys are customer_ids, the model's are refs
+    project.model("customers", MODEL_SQL, project.sync_config(primary_key="ref"))
+    project.build()
+    plan = project.plan()["crm_customers"]
+    assert (plan["added"], plan["changed"], plan["removed"]) == (0, 0, 0)
+    assert plan["reason"] == "primary_key_changed"
+    assert "customer_id (integer)" in plan["blocked"] and "ref (text)" in plan["blocked"]
+    [warning] = validate_warnings(project)
+    assert "primary_key_changed" in warning and "customer_id (integer)" in warning
+    result = project.cli("run", expect=2)
+    for part in (
+        "model 'customers'",
+        "sync 'crm_customers'",
+        "customer_id (integer)",
+        "ref (text)",
+        "dbt-lambda-sync reset crm_customers",
+        "--full-refresh",
+    ):
+        assert part in result.stderr + result.stdout
+    project.cli("run", "--dry-run", expect=2)
+    assert project.events() == []
+    assert set(project.snapshot()) == {"1", "2", "3"}
+
+    # accepting the change: every current row is sent as added, under the new key
+    assert project.run("--full-refresh")["runs"][0]["delivered_rows"] == 3
+    assert {e["operation"] for e in project.events()} == {"added"}
+    assert set(project.snapshot()) == {"a-1", "b-2", "c-3"}
+    assert project.plan()["crm_customers"]["reason"] is None
+    assert validate_warnings(project) == []
+    project.clear_events()
+
+    # the key's rendered form changes (integer -> decimal: "1" becomes "1.00"): refused as well
+    project.model("customers", MODEL_SQL, project.sync_config())
+    project.build()
+    project.cli("reset", "crm_customers")
+    assert project.run()["runs"][0]["delivered_rows"] == 3
+    project.clear_events()
+    project.model(
+        "customers",
+        "select cast(customer_id as decimal(10, 2)) as customer_id, email, ref"
+        " from {{ ref('customers_seed') }}",
+        project.sync_config(),
+    )
+    project.build()
+    plan = project.plan()["crm_customers"]
+    assert plan["reason"] == "primary_key_changed"
+    assert "customer_id (integer)" in plan["blocked"]
+    project.cli("run", expect=2)
+    assert project.events() == []
+    project.cli("reset", "crm_customers")
+    assert project.run()["runs"][0]["delivered_rows"] == 3
+    assert {e["operation"] for e in project.events()} == {"added"}
+    assert set(project.snapshot()) == {"1.00", "2.00", "3.00"}
+
+
+def test_plan_and_validate_say_why_every_row_is_sent(project: SyncProject) -> None:
+    setup(project)
+    assert project.plan()["crm_customers"]["reason"] == "first_run"
+    [warning] = validate_warnings(project)
+    assert "first_run" in warning and "crm_customers" in warning
+    project.run()
+    assert project.plan()["crm_customers"]["reason"] is None
+    assert validate_warnings(project) == []
+
+    # other columns: every delivered row is sent again, as changed
+    project.model("customers", MODEL_SQL, project.sync_config(columns=["email"]))
+    project.build()
+    plan = project.plan()["crm_customers"]
+    assert (plan["changed"], plan["reason"]) == (3, "columns_changed")
+    [warning] = validate_warnings(project)
+    assert "columns_changed" in warning and "[customer_id, email]" in warning
+    text = project.cli("plan").stdout
+    assert "columns_changed" in text
+    project.run()
+    assert project.plan()["crm_customers"]["reason"] is None
+
+    # a renamed sync starts from nothing: a first run
+    project.model(
+        "customers", MODEL_SQL, project.sync_config(name="crm_renamed", columns=["email"])
+    )
+    project.build()
+    assert project.plan()["crm_renamed"]["reason"] == "first_run"
+    assert "crm_renamed" in validate_warnings(project)[0]
+    full = json.loads(project.cli("plan", "--full-refresh", "--output", "json").stdout)
+    assert full["syncs"][0]["reason"] == "full_refresh"
+
+
+def invalid_rows(project: SyncProject) -> list[tuple]:
+    rows = project.query(
+        "select primary_key, reason, row_json from {schema}.lambda_sync_invalid_rows"
+        " where sync_name = 'crm_customers' order by reason, row_json"
+    )
+    return [(key, reason, json.loads(row)) for key, reason, row in rows]
+
+
+def test_null_and_duplicate_keys_are_recorded_where_they_can_be_found(
+    project: SyncProject,
+) -> None:
+    rows = [
+        *CUSTOMERS,
+        {"customer_id": 2, "email": "bob.twin@example.com", "ref": "b-2x"},
+        {"customer_id": None, "email": "nobody@example.com", "ref": "n-0"},
+    ]
+    setup(project, rows=rows)
+    assert invalid_rows(project) == [
+        ("2", "duplicate_key", {"customer_id": 2, "email": "bob.twin@example.com", "ref": "b-2x"}),
+        ("2", "duplicate_key", {"customer_id": 2, "email": "bob@example.com", "ref": "b-2"}),
+        (None, "null_key", {"customer_id": None, "email": "nobody@example.com", "ref": "n-0"}),
+    ]
+    assert project.plan()["crm_customers"]["invalid"] == 3
+    assert project.run()["runs"][0]["delivered_rows"] == 2
+    status = json.loads(project.cli("status", "--output", "json").stdout)["syncs"][0]
+    assert status["invalid"] == 3
+    header = project.cli("status").stdout.splitlines()[0]
+    assert "invalid" in header.split()
+
+    # each capture replaces them: the duplicate is gone, the null key stays
+    project.seed("customers_seed", [*CUSTOMERS, rows[-1]])
+    project.build()
+    assert [(key, reason) for key, reason, _ in invalid_rows(project)] == [(None, "null_key")]
+    status = json.loads(project.cli("status", "--output", "json").stdout)["syncs"][0]
+    assert status["invalid"] == 1
