@@ -20,7 +20,12 @@
     {#- a view has no stored rows to diff when it builds; the runner computes its plan instead -#}
     {{ return('') }}
   {%- endif -%}
-  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {#- the package's on-run-start created them; DDL here, inside the model's transaction, would
+      lock the tables against models building in parallel (prepare_sync_tables) -#}
+  {%- if adapter.get_columns_in_relation(dbt_lambda_sync.lambda_sync_relation('lambda_sync_state'))
+        | length == 0 -%}
+    {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {%- endif -%}
   {%- for sync in syncs -%}
     {#- nothing of a definition reaches SQL before it passes this check -#}
     {%- set invalid = dbt_lambda_sync.definition_problem(sync) -%}
