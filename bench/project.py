@@ -62,7 +62,7 @@ dls_bench:
     duckdb:
       type: duckdb
       path: "{{ env_var('DBT_DUCKDB_PATH') }}"
-      threads: 1
+      threads: 4
     postgres:
       type: postgres
       host: 127.0.0.1
@@ -71,7 +71,7 @@ dls_bench:
       password: ""
       dbname: test
       schema: "{{ env_var('DBT_PG_SCHEMA') }}"
-      threads: 1
+      threads: 4
 """
 
 

@@ -354,20 +354,51 @@ class Warehouse:
 
     def _run(self, sql: str, params: Sequence[Any]) -> Any:
         connections = self._adapter.connections
+        if self.adapter_type == "postgres" and params:
+            sql = pyformat_placeholders(sql)
         try:
-            _, cursor = connections.add_query(
-                self._placeholders(sql), auto_begin=False, bindings=list(params) or None
-            )
+            _, cursor = connections.add_query(sql, auto_begin=False, bindings=list(params) or None)
         except Exception as exc:
             raise _as_warehouse_error(exc, "query") from exc
         return cursor
 
-    def _placeholders(self, sql: str) -> str:
-        # Our SQL is written with '?' (DuckDB's style); psycopg2 wants '%s'. Our statements hold
-        # no other '?' or '%', and every value is bound, never pasted in.
-        if self.adapter_type == "postgres":
-            return sql.replace("?", "%s")
-        return sql
+
+def pyformat_placeholders(sql: str) -> str:
+    """Our SQL, written with '?' placeholders (DuckDB's style), in psycopg2's style: each '?'
+    outside quotes and comments becomes '%s', and every '%' becomes '%%' (psycopg2 reads '%'
+    anywhere in a statement it binds, quoted or not). Quoted identifiers and string literals
+    ('...' with '' inside, "..." with "" inside) keep their '?': a schema or column name may hold
+    one. Statements without parameters go to the driver as written (psycopg2 then reads no '%')."""
+    out: list[str] = []
+    i, length = 0, len(sql)
+    while i < length:
+        char = sql[i]
+        if char in "'\"":
+            end = i + 1
+            while end < length:
+                if sql[end] == char:
+                    if end + 1 < length and sql[end + 1] == char:  # a doubled quote inside
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(sql[i : end + 1].replace("%", "%%"))
+            i = end + 1
+        elif sql.startswith("--", i) or sql.startswith("/*", i):
+            end = sql.find("\n" if char == "-" else "*/", i + 2)
+            end = length if end < 0 else end + (1 if char == "-" else 2)
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif char == "?":
+            out.append("%s")
+            i += 1
+        elif char == "%":
+            out.append("%%")
+            i += 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
 
 
 def _parse_vars(raw: str | None) -> Mapping[str, Any]:

@@ -14,7 +14,7 @@
   {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
   {%- set snapshots = dbt_lambda_sync.lambda_sync_relation('lambda_sync_snapshots') -%}
   {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
-  {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- set applied -%}
     select plans.seq, plans.primary_key, plans.operation, plans.row_hash, plans.row_json
     from {{ plans }} as plans
@@ -26,8 +26,8 @@
   {%- do run_query("insert into " ~ snapshots
       ~ " (sync_name, primary_key, row_hash, row_json, delivered_run_id, delivered_at)"
       ~ " select " ~ sync ~ ", applied.primary_key, applied.row_hash, applied.row_json, "
-      ~ dbt.string_literal(run_id)
-      ~ ", cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
+      ~ dbt_lambda_sync.sql_literal(run_id)
+      ~ ", cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " from (" ~ applied ~ ") as applied"
       ~ " where applied.operation in ('added', 'changed')") -%}
   {#- a confirmed key holds its planned version at the destination: settled -#}
@@ -57,7 +57,7 @@
   {%- if seq_ranges | length == 0 -%}{{ return(none) }}{%- endif -%}
   {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
   {%- set errors = dbt_lambda_sync.lambda_sync_relation('lambda_sync_errors') -%}
-  {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- set between = [] -%}
   {%- set values = [] -%}
   {%- for low, high in seq_ranges -%}
@@ -74,8 +74,8 @@
         ~ " on plans.seq between confirmed.low and confirmed.high"
         ~ " where plans.sync_name = " ~ sync ~ ")" -%}
   {%- endif -%}
-  {%- do run_query("update " ~ errors ~ " set resolved_at = cast(" ~ dbt.string_literal(now)
-      ~ " as " ~ dbt.type_timestamp() ~ "), resolved_run_id = " ~ dbt.string_literal(run_id)
+  {%- do run_query("update " ~ errors ~ " set resolved_at = cast(" ~ dbt_lambda_sync.sql_literal(now)
+      ~ " as " ~ dbt.type_timestamp() ~ "), resolved_run_id = " ~ dbt_lambda_sync.sql_literal(run_id)
       ~ " where sync_name = " ~ sync ~ " and resolved_at is null and primary_key_value in"
       ~ " (select primary_key from " ~ plans ~ " as plans where sync_name = " ~ sync
       ~ " and operation <> 'duplicate' and " ~ rows_where ~ ")") -%}
@@ -91,7 +91,7 @@
 {% macro apply_operations(sync_name, operations, run_id, now) -%}
   {%- if operations | length == 0 -%}{{ return(none) }}{%- endif -%}
   {%- set ops = [] -%}
-  {%- for op in operations -%}{%- do ops.append(dbt.string_literal(op)) -%}{%- endfor -%}
+  {%- for op in operations -%}{%- do ops.append(dbt_lambda_sync.sql_literal(op)) -%}{%- endfor -%}
   {%- do dbt_lambda_sync.apply_plan_rows(sync_name, run_id, now,
       "plans.operation in (" ~ ops | join(', ') ~ ")") -%}
   {{ return(none) }}
@@ -100,7 +100,7 @@
 
 {#- Forgets a sync's snapshot and plan, so that its next run is a first run again. -#}
 {% macro reset_sync(sync_name, model_name, now) -%}
-  {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
   {%- for table in ['lambda_sync_snapshots', 'lambda_sync_plans', 'lambda_sync_unsettled'] -%}
     {%- do run_query("delete from " ~ dbt_lambda_sync.lambda_sync_relation(table)
@@ -110,7 +110,7 @@
       ~ " initialized = false, snapshot_version = snapshot_version + 1, plan_invocation_id = null"
       ~ ", snapshot_key_signature = null, snapshot_columns = null"
       ~ ", plan_version = coalesce(plan_version, 0) + 1"
-      ~ ", updated_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
+      ~ ", updated_at = cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " where sync_name = " ~ sync) -%}
   {{ return(none) }}
 {%- endmacro %}

@@ -3,7 +3,8 @@
   Wire it once in dbt_project.yml:   models: {+post-hook: "{{ dbt_lambda_sync.capture_changes() }}"}
   A no-op on models without `lambda_sync` in config.meta. Definitions are validated in full by the
   runner (`dbt-lambda-sync validate`); here a sync whose basic fields or columns are unusable is
-  skipped with a warning instead of failing the model's build.
+  skipped with a log line instead of failing the model's build (definition_problem, checked
+  before any SQL is built from the definition).
 -#}
 {% macro capture_changes() -%}
   {{ return(adapter.dispatch('capture_changes', 'dbt_lambda_sync')()) }}
@@ -16,12 +17,17 @@
   {%- if not syncs -%}{{ return('') }}{%- endif -%}
   {%- if syncs is mapping -%}{%- set syncs = [syncs] -%}{%- endif -%}
   {%- if model.config.materialized == 'ephemeral' -%}{{ return('') }}{%- endif -%}
-  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {#- the package's on-run-start created them; DDL here, inside the model's transaction, would
+      lock the tables against models building in parallel (prepare_sync_tables) -#}
+  {%- if adapter.get_columns_in_relation(dbt_lambda_sync.lambda_sync_relation('lambda_sync_state'))
+        | length == 0 -%}
+    {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {%- endif -%}
   {#- `dbt build --empty` leaves the relation without rows: diffing it would plan every delivered
       row as removed. The state row says so instead, and the runner sends nothing until a build
       without --empty captures again. -#}
   {%- set empty_build = dbt_lambda_sync.is_empty_build() -%}
-  {%- for sync in syncs if sync is mapping and sync.get('name') is string -%}
+  {%- for sync in syncs if not dbt_lambda_sync.definition_problem(sync) -%}
     {%- do dbt_lambda_sync.record_empty_build(sync['name'], model.name,
         invocation_id if empty_build else none) -%}
   {%- endfor -%}
@@ -35,8 +41,14 @@
     {{ return('') }}
   {%- endif -%}
   {%- for sync in syncs -%}
-    {%- if sync is mapping and sync.get('name') is string and sync.get('primary_key') is string
-          and (sync.get('columns') is none or (sync.get('columns') is iterable and sync.get('columns') is not string)) -%}
+    {#- nothing of a definition reaches SQL before it passes this check -#}
+    {%- set invalid = dbt_lambda_sync.definition_problem(sync) -%}
+    {%- if invalid -%}
+      {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "': skipped a lambda_sync definition ("
+          ~ ((sync.get('name') | string | tojson) if sync is mapping else 'no name') ~ "): "
+          ~ invalid ~ "; changes not captured; run `dbt-lambda-sync validate` for details",
+          info=true) -%}
+    {%- else -%}
       {%- set problem = dbt_lambda_sync.resolve_sync_columns(
           this, sync['primary_key'], sync.get('columns')).problem -%}
       {%- if problem -%}
@@ -48,9 +60,6 @@
             primary_key=sync['primary_key'], columns=sync.get('columns'),
             invocation=invocation_id) -%}
       {%- endif -%}
-    {%- else -%}
-      {%- do log("dbt_lambda_sync: model '" ~ model.name ~ "': a lambda_sync definition lacks a valid"
-          ~ " name or primary_key; run `dbt-lambda-sync validate` for details", info=true) -%}
     {%- endif -%}
   {%- endfor -%}
   {{ return('') }}

@@ -28,7 +28,7 @@
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set selected = dbt_lambda_sync.sync_columns(sync_name, model_name, relation, primary_key, columns) -%}
   {%- set key_column = selected[0] -%}
-  {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
   {%- set snapshots = dbt_lambda_sync.lambda_sync_relation('lambda_sync_snapshots') -%}
   {%- set text = dbt.type_string() -%}
@@ -341,7 +341,7 @@
   {%- for column in columns -%}
     {%- do names.append(dbt_lambda_sync.quote_identifier(column.name)) -%}
   {%- endfor -%}
-  {{ return("hashtextextended(" ~ dbt.string_literal(signature) ~ " || cast(row("
+  {{ return("hashtextextended(" ~ dbt_lambda_sync.sql_literal(signature) ~ " || cast(row("
       ~ names | join(', ') ~ ") as " ~ dbt.type_string() ~ "), 0)") }}
 {%- endmacro %}
 
@@ -351,7 +351,7 @@
   does not tell -0.0 from 0.0, which JSON does: floating columns add their sign bit.
 -#}
 {% macro duckdb__row_hash_expression(columns, signature) -%}
-  {%- set args = [dbt.string_literal(signature)] -%}
+  {%- set args = [dbt_lambda_sync.sql_literal(signature)] -%}
   {%- for column in columns -%}
     {%- set name = dbt_lambda_sync.quote_identifier(column.name) -%}
     {%- do args.append(name) -%}
@@ -415,13 +415,13 @@
     {%- set wanted = var('lambda_sync_capture_work_mem', '64MB') -%}
     {%- if not wanted -%}{{ return(none) }}{%- endif -%}
     {%- set current = run_query("select current_setting('work_mem'), pg_size_bytes(current_setting("
-        ~ "'work_mem')) < pg_size_bytes(" ~ dbt.string_literal(wanted) ~ ")").rows[0] -%}
+        ~ "'work_mem')) < pg_size_bytes(" ~ dbt_lambda_sync.sql_literal(wanted) ~ ")").rows[0] -%}
     {%- if current[1] -%}
-      {%- do run_query("select set_config('work_mem', " ~ dbt.string_literal(wanted) ~ ", false)") -%}
+      {%- do run_query("select set_config('work_mem', " ~ dbt_lambda_sync.sql_literal(wanted) ~ ", false)") -%}
       {{ return(current[0]) }}
     {%- endif -%}
   {%- elif previous -%}
-    {%- do run_query("select set_config('work_mem', " ~ dbt.string_literal(previous) ~ ", false)") -%}
+    {%- do run_query("select set_config('work_mem', " ~ dbt_lambda_sync.sql_literal(previous) ~ ", false)") -%}
   {%- endif -%}
   {{ return(none) }}
 {%- endmacro %}
@@ -502,28 +502,28 @@
 {% macro record_plan(sync_name, model_name, invocation, definition, invalid_rows, now,
                      signature=none) -%}
   {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
-  {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
   {%- do run_query("update " ~ state ~ " set"
-      ~ " model_name = " ~ dbt.string_literal(model_name)
+      ~ " model_name = " ~ dbt_lambda_sync.sql_literal(model_name)
       ~ ", plan_snapshot_version = snapshot_version"
-      ~ ", plan_invocation_id = " ~ (dbt.string_literal(invocation) if invocation else "null")
-      ~ ", plan_definition = " ~ dbt.string_literal(definition)
-      ~ ", plan_computed_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
+      ~ ", plan_invocation_id = " ~ (dbt_lambda_sync.sql_literal(invocation) if invocation else "null")
+      ~ ", plan_definition = " ~ dbt_lambda_sync.sql_literal(definition)
+      ~ ", plan_computed_at = cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ ", plan_invalid_rows = " ~ invalid_rows
       ~ ", plan_sent_version = null"
       ~ (", plan_key_signature = " ~ dbt_lambda_sync.sql_literal(signature.key)
          ~ ", plan_columns = " ~ dbt_lambda_sync.sql_literal(signature.columns) if signature else "")
-      ~ ", updated_at = cast(" ~ dbt.string_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
+      ~ ", updated_at = cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as " ~ dbt.type_timestamp() ~ ")"
       ~ " where sync_name = " ~ sync) -%}
 {%- endmacro %}
 
 
 {% macro ensure_state_row(sync_name, model_name) -%}
   {%- set state = dbt_lambda_sync.lambda_sync_relation('lambda_sync_state') -%}
-  {%- set sync = dbt.string_literal(sync_name) -%}
+  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- do run_query("insert into " ~ state ~ " (sync_name, model_name, initialized, snapshot_version)"
-      ~ " select " ~ sync ~ ", " ~ dbt.string_literal(model_name) ~ ", false, 0"
+      ~ " select " ~ sync ~ ", " ~ dbt_lambda_sync.sql_literal(model_name) ~ ", false, 0"
       ~ " where not exists (select 1 from " ~ state ~ " where sync_name = " ~ sync ~ ")") -%}
 {%- endmacro %}
 
@@ -538,5 +538,5 @@
   {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
   {%- do run_query("update " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_state')
       ~ " set plan_version = coalesce(plan_version, 0) + 1"
-      ~ " where sync_name = " ~ dbt.string_literal(sync_name)) -%}
+      ~ " where sync_name = " ~ dbt_lambda_sync.sql_literal(sync_name)) -%}
 {%- endmacro %}

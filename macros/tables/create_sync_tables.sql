@@ -13,7 +13,9 @@
   {%- set int = dbt.type_bigint() -%}
   {%- set bool = dbt.type_boolean() -%}
   {%- set rel = dbt_lambda_sync.lambda_sync_relation -%}
-  {%- do adapter.create_schema(rel('lambda_sync_state')) -%}
+  {#- dbt's macro, not adapter.create_schema: that one commits, which would end the caller's
+      transaction (and the advisory lock prepare_sync_tables holds in it on PostgreSQL) -#}
+  {%- do dbt.create_schema(rel('lambda_sync_state')) -%}
 
   {%- set statements = [] -%}
   {#- One row per sync: first-run flag, the stored plan's provenance and version, the lease. -#}

@@ -1,0 +1,42 @@
+{#-
+  The package's own on-run-start (dbt_project.yml): the lambda sync schema and tables exist, at
+  their current shape, before any model of a dbt invocation runs. Models building in parallel
+  threads would otherwise race to create them (PostgreSQL: a duplicate key in pg_namespace or
+  pg_type; DuckDB: a catalog write-write conflict), and a model selecting from the package's
+  sources would fail in a fresh environment. Idempotent. The runner calls create_sync_tables
+  itself; the post-hook only when the tables are missing (DDL there would take table locks
+  inside each model's transaction, which parallel models then deadlock on).
+-#}
+{% macro prepare_sync_tables() -%}
+  {{ return(adapter.dispatch('prepare_sync_tables', 'dbt_lambda_sync')()) }}
+{%- endmacro %}
+
+
+{#-
+  One transaction, opened and committed through dbt (dbt runs on-run-start hooks outside one, and
+  dbt's create_schema statement would otherwise leave one open that is rolled back after the
+  hook).
+-#}
+{% macro default__prepare_sync_tables() -%}
+  {%- if not execute -%}{{ return('') }}{%- endif -%}
+  {%- do adapter.execute('select 1', auto_begin=True) -%}
+  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {%- do adapter.commit() -%}
+  {{ return('') }}
+{%- endmacro %}
+
+
+{#-
+  PostgreSQL: concurrent dbt invocations (two projects, two schedulers) may start at once. A
+  transaction-level advisory lock keyed on the schema makes the second wait until the first has
+  committed, then find everything in place.
+-#}
+{% macro postgres__prepare_sync_tables() -%}
+  {%- if not execute -%}{{ return('') }}{%- endif -%}
+  {%- do adapter.execute("select pg_advisory_xact_lock(hashtextextended("
+      ~ dbt_lambda_sync.sql_literal('dbt_lambda_sync:' ~ dbt_lambda_sync.lambda_sync_schema())
+      ~ ", 0))", auto_begin=True) -%}
+  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {%- do adapter.commit() -%}
+  {{ return('') }}
+{%- endmacro %}
