@@ -61,7 +61,9 @@ from dbt_lambda_sync.warehouse import Warehouse
 PLAN_PAGE_ROWS = 5000
 # While the writer is still busy with the previous checkpoint, look again this much later.
 CHECKPOINT_RETRY_SECONDS = 0.05
-TRIGGERED_ORDER = ("added", "changed", "removed")
+# The order a run sends in, one operation after the other (compute_plan numbers the plan so):
+# a destination that upserts and deletes by key ends in the model's state whatever the timing.
+TRIGGERED_ORDER = ("removed", "changed", "added")
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,10 @@ class SyncRunner:
         order = itertools.count()
         in_flight: dict[Future[_Outcome], Batch] = {}
         exhausted = False
+        # Operations go out one after the other: the first batch of the next one waits (held)
+        # until every call of the current one is answered and its retries are done.
+        phase: str | None = None
+        held: Batch | None = None
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
         writer = CheckpointWriter(self.warehouse, name=f"lambda-sync-{self.defn.name}-writer")
@@ -456,21 +462,27 @@ class SyncRunner:
                     if retries and retries[0].ready_at <= now:
                         batch = heapq.heappop(retries).batch
                         self.counters.retries += 1
+                    elif held is not None:
+                        if in_flight or retries:
+                            break  # the current operation is not finished yet
+                        batch, held, phase = held, None, held.operation
                     elif not exhausted:
                         batch = next(batches, None)
                         if batch is None:
                             exhausted = True
                             continue
+                        if phase is not None and batch.operation != phase:
+                            held = batch
+                            continue
+                        phase = batch.operation
                     else:
                         break
                     # The limiter reserves the slot here; the worker waits for it, so the main
                     # thread keeps collecting results and checkpointing meanwhile.
                     delay = limiter.reserve() if limiter else 0.0
                     in_flight[pool.submit(self._invoke, client, batch, delay)] = batch
-                if (
-                    not in_flight
-                    and (exhausted or self._stopping)
-                    and (not retries or self._stopping)
+                if not in_flight and (
+                    self._stopping or (exhausted and held is None and not retries)
                 ):
                     break
                 timeout = next_checkpoint - now
