@@ -19,19 +19,21 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
+from dbt_lambda_sync.engine.executor import DaemonPool
 from dbt_lambda_sync.engine.invoker import InvocationResult, build_lambda_client, invoke
 from dbt_lambda_sync.engine.limiter import RateLimiter
 from dbt_lambda_sync.engine.retry import RetryPolicy
 from dbt_lambda_sync.errors import (
     DefinitionError,
     FunctionUnavailable,
+    Interrupted,
     PlanReplaced,
     SyncError,
     UsageError,
@@ -46,6 +48,7 @@ from dbt_lambda_sync.events import (
     parse_answer,
     render_event,
 )
+from dbt_lambda_sync.interrupts import StopRequests, process_stops
 from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Progress, Reporter, RunSummary
 from dbt_lambda_sync.state import (
     DUPLICATE_KEY_REASON,
@@ -71,6 +74,8 @@ class RunOptions:
     dry_run: bool = False
     full_refresh: bool = False
     checkpoint_seconds: float = 1.0
+    # Asked to stop (SIGINT, SIGTERM): how long the calls in flight get to answer.
+    grace_seconds: float = 10.0
     lease_seconds: float = field(default_factory=lambda: _lease_seconds_from_env())
 
 
@@ -241,6 +246,7 @@ class SyncRunner:
         clock: Clock | None = None,
         client_factory: Callable[[SyncDefinition], Any] | None = None,
         now: Callable[[], datetime] = utcnow,
+        stops: StopRequests | None = None,
     ):
         self.warehouse = warehouse
         self.defn = defn
@@ -249,6 +255,7 @@ class SyncRunner:
         self.clock = clock or SystemClock()
         self.client_factory = client_factory or lambda_client_for
         self.now = now
+        self.stops = stops or process_stops
         self.plans = PlanStore(warehouse, defn)
         self.state = self.plans.state
         self.counters = RunCounters()
@@ -269,6 +276,8 @@ class SyncRunner:
         self._fatal: str | None = None
         self._plan_version: int | None = None  # of the plan this run reads its rows from
         self._plan_replaced = False  # a checkpoint found the plan recomputed: stop sending
+        self._interrupt: Interrupted | None = None  # a signal asked to stop: stop sending
+        self._in_flight_at_stop = self._abandoned = 0
         self._dry_bytes = 0
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
         # Where the rows to send come from: the stored plan's rows of these operations, in pages.
@@ -285,14 +294,17 @@ class SyncRunner:
         self.warehouse.call_macro("create_sync_tables")
         if self.options.dry_run:
             return self._dry_run(started, start_clock)
-        self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
-        try:
-            return self._run_holding_lease(started, start_clock)
-        finally:
+        # Holding the lease, a signal only asks the run to stop at its next safe point: it then
+        # checkpoints, records itself as interrupted and releases the lease (interrupts.py).
+        with self.stops.deferring():
+            self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
             try:
-                self.state.release_lease(self.holder)
-            except SyncError:
-                pass  # the lease expires on its own
+                return self._run_holding_lease(started, start_clock)
+            finally:
+                try:
+                    self.state.release_lease(self.holder)
+                except SyncError:
+                    pass  # the lease expires on its own
 
     def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
         if self.options.full_refresh:
@@ -311,6 +323,7 @@ class SyncRunner:
         error: str | None = None
         status = "failed"
         try:
+            self.stops.check()
             # One transaction: a crash between the two would make the next run "first" again.
             with self.warehouse.transaction():
                 self.counters.skipped_rows = self._skip_unsent(first_run, counts)
@@ -319,10 +332,13 @@ class SyncRunner:
             self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
             if counts.get("duplicate"):
                 self._record_duplicates()
+            self.stops.check()
             if self._plan.total:
                 self.state.mark_plan_sent()
             self._deliver()
             self._checkpoint()
+            if self._interrupt is not None:
+                self.stops.check()
             if self._plan_replaced:
                 raise PlanReplaced(
                     f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
@@ -335,6 +351,9 @@ class SyncRunner:
                     f" invoked: {self._fatal}"
                 )
             status = "partial" if self.counters.rejected_rows else "success"
+        except KeyboardInterrupt as exc:
+            status, error = "interrupted", self._interrupted_message(exc)
+            raise
         except BaseException as exc:
             error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
             raise
@@ -353,6 +372,22 @@ class SyncRunner:
             summary = self._summary(status, error, start_clock, plan)
             self.reporter.sync_finished(summary)
         return summary
+
+    def _interrupted_message(self, exc: KeyboardInterrupt) -> str:
+        signal_name = getattr(exc, "signal_name", "SIGINT")
+        if self._interrupt is None:
+            return (
+                f"interrupted by {signal_name} before sending; everything confirmed is"
+                " checkpointed, the next run sends the rest"
+            )
+        grace = f"{self.options.grace_seconds:g} s"
+        answered = self._in_flight_at_stop - self._abandoned
+        return (
+            f"interrupted by {signal_name}: stopped sending at once; {answered} of"
+            f" {self._in_flight_at_stop} call(s) in flight answered within the {grace} grace"
+            f" period and were checkpointed, {self._abandoned} abandoned; rows not confirmed are"
+            " sent again by the next run"
+        )
 
     def _skip_unsent(self, first_run: bool, counts: dict[str, int]) -> int:
         """Moves the snapshot past what this sync never sends: first-run skip, untriggered ops."""
@@ -449,15 +484,20 @@ class SyncRunner:
         held: Batch | None = None
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
+        grace_ends = 0.0
         writer = CheckpointWriter(self.warehouse, name=f"lambda-sync-{self.defn.name}-writer")
-        with (
-            writer,
-            ThreadPoolExecutor(
-                max_workers=concurrency, thread_name_prefix=f"lambda-sync-{self.defn.name}"
-            ) as pool,
-        ):
+        # Daemon workers: a stopped run does not wait for the calls it abandons.
+        with writer, DaemonPool(concurrency, name=f"lambda-sync-{self.defn.name}") as pool:
             while True:
                 now = self.clock.monotonic()
+                if self._interrupt is None and self.stops.requested is not None:
+                    # Asked to stop: send nothing more, give the calls in flight a grace period.
+                    self._interrupt = self.stops.requested
+                    self._in_flight_at_stop = len(in_flight)
+                    grace_ends = now + self.options.grace_seconds
+                if self._interrupt is not None and in_flight and now >= grace_ends:
+                    self._abandoned = len(in_flight)  # their rows stay pending
+                    break
                 while not self._stopping and len(in_flight) < concurrency:
                     if retries and retries[0].ready_at <= now:
                         batch = heapq.heappop(retries).batch
@@ -488,6 +528,8 @@ class SyncRunner:
                 timeout = next_checkpoint - now
                 if retries:
                     timeout = min(timeout, retries[0].ready_at - now)
+                if self._interrupt is not None:
+                    timeout = min(timeout, grace_ends - now)
                 if in_flight:
                     done, _ = wait(
                         in_flight, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED
@@ -497,7 +539,10 @@ class SyncRunner:
                     done = set()
                 for future in done:
                     in_flight.pop(future)
-                    for retry in self._handle(future.result()):
+                    outcome = future.result()
+                    if outcome.result is None:
+                        continue  # not sent: the run was stopping by the time its slot came
+                    for retry in self._handle(outcome):
                         heapq.heappush(retries, _Scheduled(retry[0], next(order), retry[1]))
                 if self.clock.monotonic() >= next_checkpoint:
                     if writer.ready():
@@ -514,11 +559,13 @@ class SyncRunner:
 
     @property
     def _stopping(self) -> bool:
-        return self._fatal is not None or self._plan_replaced
+        return self._fatal is not None or self._plan_replaced or self._interrupt is not None
 
     def _invoke(self, client: Any, batch: Batch, delay: float) -> _Outcome:
         if delay > 0:
             self.clock.sleep(delay)
+            if self._stopping:
+                return _Outcome(batch, None, None, self.now(), 0)
         payload = render_event(batch, self._ctx)
         started_at = self.now()
         result = invoke(
