@@ -92,3 +92,27 @@ class FunctionUnavailable(EnvironmentFailure):
 
 class CredentialsError(EnvironmentFailure):
     """AWS credentials could not be obtained from the configured source."""
+
+
+# --- signals: the process was asked to stop ------------------------------------------------------
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the process to stop: SIGINT (Ctrl-C), exit 130.
+
+    A ``KeyboardInterrupt``, not an ``Exception``: code that catches ``Exception`` lets it through,
+    as it does Python's own Ctrl-C, and dbt treats it as one (it cancels its queries).
+    """
+
+    exit_code = 130
+    signal_name = "SIGINT"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or f"interrupted by {self.signal_name}")
+
+
+class Terminated(Interrupted):
+    """SIGTERM, what schedulers and Kubernetes send to stop a process: exit 143 (128 + 15)."""
+
+    exit_code = 143
+    signal_name = "SIGTERM"

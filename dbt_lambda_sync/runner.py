@@ -19,19 +19,21 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
+from dbt_lambda_sync.engine.executor import DaemonPool
 from dbt_lambda_sync.engine.invoker import InvocationResult, build_lambda_client, invoke
 from dbt_lambda_sync.engine.limiter import RateLimiter
 from dbt_lambda_sync.engine.retry import RetryPolicy
 from dbt_lambda_sync.errors import (
     DefinitionError,
     FunctionUnavailable,
+    Interrupted,
     KeyChanged,
     PlanReplaced,
     SyncError,
@@ -47,6 +49,7 @@ from dbt_lambda_sync.events import (
     parse_answer,
     render_event,
 )
+from dbt_lambda_sync.interrupts import StopRequests, process_stops
 from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Progress, Reporter, RunSummary
 from dbt_lambda_sync.state import (
     DUPLICATE_KEY_REASON,
@@ -62,7 +65,9 @@ from dbt_lambda_sync.warehouse import Warehouse
 PLAN_PAGE_ROWS = 5000
 # While the writer is still busy with the previous checkpoint, look again this much later.
 CHECKPOINT_RETRY_SECONDS = 0.05
-TRIGGERED_ORDER = ("added", "changed", "removed")
+# The order a run sends in, one operation after the other (compute_plan numbers the plan so):
+# a destination that upserts and deletes by key ends in the model's state whatever the timing.
+TRIGGERED_ORDER = ("removed", "changed", "added")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class RunOptions:
     dry_run: bool = False
     full_refresh: bool = False
     checkpoint_seconds: float = 1.0
+    # Asked to stop (SIGINT, SIGTERM): how long the calls in flight get to answer.
+    grace_seconds: float = 10.0
     lease_seconds: float = field(default_factory=lambda: _lease_seconds_from_env())
 
 
@@ -356,6 +363,7 @@ class SyncRunner:
         clock: Clock | None = None,
         client_factory: Callable[[SyncDefinition], Any] | None = None,
         now: Callable[[], datetime] = utcnow,
+        stops: StopRequests | None = None,
     ):
         self.warehouse = warehouse
         self.defn = defn
@@ -364,6 +372,7 @@ class SyncRunner:
         self.clock = clock or SystemClock()
         self.client_factory = client_factory or lambda_client_for
         self.now = now
+        self.stops = stops or process_stops
         self.plans = PlanStore(warehouse, defn)
         self.state = self.plans.state
         self.counters = RunCounters()
@@ -384,6 +393,8 @@ class SyncRunner:
         self._fatal: str | None = None
         self._plan_version: int | None = None  # of the plan this run reads its rows from
         self._plan_replaced = False  # a checkpoint found the plan recomputed: stop sending
+        self._interrupt: Interrupted | None = None  # a signal asked to stop: stop sending
+        self._in_flight_at_stop = self._abandoned = 0
         self._dry_bytes = 0
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
         # Where the rows to send come from: the stored plan's rows of these operations, in pages.
@@ -403,14 +414,17 @@ class SyncRunner:
             return self._skipped(empty_build, start_clock)
         if self.options.dry_run:
             return self._dry_run(started, start_clock)
-        self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
-        try:
-            return self._run_holding_lease(started, start_clock)
-        finally:
+        # Holding the lease, a signal only asks the run to stop at its next safe point: it then
+        # checkpoints, records itself as interrupted and releases the lease (interrupts.py).
+        with self.stops.deferring():
+            self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
             try:
-                self.state.release_lease(self.holder)
-            except SyncError:
-                pass  # the lease expires on its own
+                return self._run_holding_lease(started, start_clock)
+            finally:
+                try:
+                    self.state.release_lease(self.holder)
+                except SyncError:
+                    pass  # the lease expires on its own
 
     def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
         if self.options.full_refresh:
@@ -430,6 +444,7 @@ class SyncRunner:
         error: str | None = None
         status = "failed"
         try:
+            self.stops.check()
             # One transaction: a crash between the two would make the next run "first" again.
             with self.warehouse.transaction():
                 self.counters.skipped_rows = self._skip_unsent(first_run, counts)
@@ -438,10 +453,13 @@ class SyncRunner:
             self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
             if counts.get("duplicate"):
                 self._record_duplicates()
+            self.stops.check()
             if self._plan.total:
                 self.state.mark_plan_sent()
             self._deliver()
             self._checkpoint()
+            if self._interrupt is not None:
+                self.stops.check()
             if self._plan_replaced:
                 raise PlanReplaced(
                     f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
@@ -454,6 +472,9 @@ class SyncRunner:
                     f" invoked: {self._fatal}"
                 )
             status = "partial" if self.counters.rejected_rows else "success"
+        except KeyboardInterrupt as exc:
+            status, error = "interrupted", self._interrupted_message(exc)
+            raise
         except BaseException as exc:
             error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
             raise
@@ -480,6 +501,22 @@ class SyncRunner:
         summary = dataclasses.replace(self._summary("skipped", None, start_clock, plan), note=why)
         self.reporter.sync_finished(summary)
         return summary
+
+    def _interrupted_message(self, exc: KeyboardInterrupt) -> str:
+        signal_name = getattr(exc, "signal_name", "SIGINT")
+        if self._interrupt is None:
+            return (
+                f"interrupted by {signal_name} before sending; everything confirmed is"
+                " checkpointed, the next run sends the rest"
+            )
+        grace = f"{self.options.grace_seconds:g} s"
+        answered = self._in_flight_at_stop - self._abandoned
+        return (
+            f"interrupted by {signal_name}: stopped sending at once; {answered} of"
+            f" {self._in_flight_at_stop} call(s) in flight answered within the {grace} grace"
+            f" period and were checkpointed, {self._abandoned} abandoned; rows not confirmed are"
+            " sent again by the next run"
+        )
 
     def _skip_unsent(self, first_run: bool, counts: dict[str, int]) -> int:
         """Moves the snapshot past what this sync never sends: first-run skip, untriggered ops."""
@@ -572,41 +609,58 @@ class SyncRunner:
         order = itertools.count()
         in_flight: dict[Future[_Outcome], Batch] = {}
         exhausted = False
+        # Operations go out one after the other: the first batch of the next one waits (held)
+        # until every call of the current one is answered and its retries are done.
+        phase: str | None = None
+        held: Batch | None = None
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
+        grace_ends = 0.0
         writer = CheckpointWriter(self.warehouse, name=f"lambda-sync-{self.defn.name}-writer")
-        with (
-            writer,
-            ThreadPoolExecutor(
-                max_workers=concurrency, thread_name_prefix=f"lambda-sync-{self.defn.name}"
-            ) as pool,
-        ):
+        # Daemon workers: a stopped run does not wait for the calls it abandons.
+        with writer, DaemonPool(concurrency, name=f"lambda-sync-{self.defn.name}") as pool:
             while True:
                 now = self.clock.monotonic()
+                if self._interrupt is None and self.stops.requested is not None:
+                    # Asked to stop: send nothing more, give the calls in flight a grace period.
+                    self._interrupt = self.stops.requested
+                    self._in_flight_at_stop = len(in_flight)
+                    grace_ends = now + self.options.grace_seconds
+                if self._interrupt is not None and in_flight and now >= grace_ends:
+                    self._abandoned = len(in_flight)  # their rows stay pending
+                    break
                 while not self._stopping and len(in_flight) < concurrency:
                     if retries and retries[0].ready_at <= now:
                         batch = heapq.heappop(retries).batch
                         self.counters.retries += 1
+                    elif held is not None:
+                        if in_flight or retries:
+                            break  # the current operation is not finished yet
+                        batch, held, phase = held, None, held.operation
                     elif not exhausted:
                         batch = next(batches, None)
                         if batch is None:
                             exhausted = True
                             continue
+                        if phase is not None and batch.operation != phase:
+                            held = batch
+                            continue
+                        phase = batch.operation
                     else:
                         break
                     # The limiter reserves the slot here; the worker waits for it, so the main
                     # thread keeps collecting results and checkpointing meanwhile.
                     delay = limiter.reserve() if limiter else 0.0
                     in_flight[pool.submit(self._invoke, client, batch, delay)] = batch
-                if (
-                    not in_flight
-                    and (exhausted or self._stopping)
-                    and (not retries or self._stopping)
+                if not in_flight and (
+                    self._stopping or (exhausted and held is None and not retries)
                 ):
                     break
                 timeout = next_checkpoint - now
                 if retries:
                     timeout = min(timeout, retries[0].ready_at - now)
+                if self._interrupt is not None:
+                    timeout = min(timeout, grace_ends - now)
                 if in_flight:
                     done, _ = wait(
                         in_flight, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED
@@ -616,7 +670,10 @@ class SyncRunner:
                     done = set()
                 for future in done:
                     in_flight.pop(future)
-                    for retry in self._handle(future.result()):
+                    outcome = future.result()
+                    if outcome.result is None:
+                        continue  # not sent: the run was stopping by the time its slot came
+                    for retry in self._handle(outcome):
                         heapq.heappush(retries, _Scheduled(retry[0], next(order), retry[1]))
                 if self.clock.monotonic() >= next_checkpoint:
                     if writer.ready():
@@ -633,11 +690,13 @@ class SyncRunner:
 
     @property
     def _stopping(self) -> bool:
-        return self._fatal is not None or self._plan_replaced
+        return self._fatal is not None or self._plan_replaced or self._interrupt is not None
 
     def _invoke(self, client: Any, batch: Batch, delay: float) -> _Outcome:
         if delay > 0:
             self.clock.sleep(delay)
+            if self._stopping:
+                return _Outcome(batch, None, None, self.now(), 0)
         payload = render_event(batch, self._ctx)
         started_at = self.now()
         result = invoke(

@@ -30,11 +30,12 @@ from dbt_lambda_sync.cli.common import (
     print_json,
     wants_json,
 )
-from dbt_lambda_sync.errors import SyncError
+from dbt_lambda_sync.errors import Interrupted, SyncError
+from dbt_lambda_sync.interrupts import process_stops
 
 __all__ = ["EXIT_ENVIRONMENT", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main"]
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = Interrupted.exit_code  # SIGINT; SIGTERM exits 143 (errors.Terminated)
 
 
 class _Group(click.Group):
@@ -45,14 +46,18 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with process_stops.installed():
+                return super().invoke(ctx)
         except SyncError as exc:
             _stop(str(exc), exit_code_of(exc))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (interrupts.py)
+            name = getattr(exc, "signal_name", "SIGINT")
             click.echo(
-                "Interrupted; every sync's progress up to its last checkpoint is kept.", err=True
+                f"Interrupted by {name}: every sync's progress up to its last checkpoint is kept,"
+                " its run recorded as interrupted and its lease released.",
+                err=True,
             )
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(getattr(exc, "exit_code", EXIT_INTERRUPTED))
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # a bug: still no traceback unless asked, and never exit 1

@@ -103,6 +103,8 @@ def run_dbt_build(project: Project, dbt_args: Sequence[str]) -> BuildReport:
             ["build", *project.args.dbt_flags(), *dbt_args]
         )
     execution = result.result
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception  # Ctrl-C or SIGTERM during the build: exit 130 or 143, not 2
     if result.exception is not None or not hasattr(execution, "results"):
         raise _dbt_failure(result.exception or RuntimeError("no results"))
     return read_build(bool(result.success), list(execution.results))

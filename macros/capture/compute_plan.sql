@@ -137,9 +137,10 @@
         operation, primary_key, row_json, row_hash, previous_json, key_rows
       from (
         select
+          {# the order a run sends in: removed, changed, added (duplicates are never sent) #}
           case when key_rows > 1 then 4
-               when key_rows is null then 3
-               when old_hash is null then 1
+               when key_rows is null then 1
+               when old_hash is null then 3
                else 2 end as op_order,
           case when key_rows > 1 then 'duplicate'
                when key_rows is null then 'removed'
@@ -159,7 +160,7 @@
             its current row again (the model went back to the snapshot's version), or a removal
             (a row added, then gone from the model before a result confirmed it). #}
         select
-          case when delivered.primary_key is null then 3 else 2 end as op_order,
+          case when delivered.primary_key is null then 1 else 2 end as op_order,
           case when delivered.primary_key is null then 'removed' else 'changed' end as operation,
           sent.primary_key,
           coalesce(delivered.row_json, sent.row_json) as row_json,

@@ -6,8 +6,11 @@ JSON document a line), then behaves as $RULES_FILE says at the time of the call:
                                       Sandbox.Timedout)
   {"reject": ["2"], "reason": "..."}  reject these keys
   {"raise": "boom"}                   raise an uncaught exception
+  {"raise_on_attempt": 1}             raise an uncaught exception when sync.attempt is this
   {"answer": <any JSON>}              answer exactly this
   {"by_key": {"3": {<rules>}}}        rules for the batches whose first key is "3" (override)
+When it answers (or raises), it appends {"invocation_id", "attempt", "operation", "t"} to
+$RECORD_FILE.answers: the runner gets the answer after that time.
 """
 
 import fcntl
@@ -32,10 +35,23 @@ def handler(event, context):
     with open(os.environ["RECORD_FILE"], "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         f.write(json.dumps(dict(event, t=arrived)) + "\n")
+    try:
+        return _answer(event, rules)
+    finally:
+        with open(os.environ["RECORD_FILE"] + ".answers", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            sync = event["sync"]
+            answered = {"invocation_id": sync["invocation_id"], "attempt": sync["attempt"]}
+            f.write(json.dumps(dict(answered, operation=event["operation"], t=time.time())) + "\n")
+
+
+def _answer(event, rules):
     if rules.get("sleep"):
         time.sleep(rules["sleep"])
     if "raise" in rules:
         raise RuntimeError(rules["raise"])
+    if rules.get("raise_on_attempt") == event["sync"]["attempt"]:
+        raise RuntimeError(f"failing attempt {event['sync']['attempt']}")
     if "answer" in rules:
         return rules["answer"]
     reject = set(rules.get("reject", []))

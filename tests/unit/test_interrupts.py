@@ -1,0 +1,80 @@
+"""SIGINT/SIGTERM handling (interrupts.py) and the daemon worker pool (engine/executor.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from dbt_lambda_sync.engine.executor import DaemonPool
+from dbt_lambda_sync.errors import Interrupted, Terminated
+from dbt_lambda_sync.interrupts import StopRequests
+
+
+def send(signum: int) -> None:
+    os.kill(os.getpid(), signum)
+    time.sleep(0.01)  # the handler runs between bytecodes of the main thread
+
+
+def test_outside_a_run_a_signal_raises_at_once() -> None:
+    stops = StopRequests()
+    with stops.installed():
+        with pytest.raises(Terminated) as caught:
+            send(signal.SIGTERM)
+        assert caught.value.exit_code == 143
+        with pytest.raises(Interrupted) as caught:
+            send(signal.SIGINT)
+        assert caught.value.exit_code == 130 and not isinstance(caught.value, Terminated)
+
+
+def test_while_deferring_the_first_signal_is_recorded_and_raised_on_leaving() -> None:
+    stops = StopRequests()
+    with stops.installed(), pytest.raises(Terminated):
+        with stops.deferring():
+            send(signal.SIGTERM)
+            assert isinstance(stops.requested, Terminated)  # recorded, not raised
+            with stops.deferring():
+                pass  # leaving an inner block raises nothing
+        pytest.fail("leaving the last deferring block raises the recorded signal")
+
+
+def test_check_raises_once_and_a_second_signal_raises_at_once() -> None:
+    stops = StopRequests()
+    with stops.installed():
+        with pytest.raises(Interrupted), stops.deferring():
+            send(signal.SIGINT)
+            with pytest.raises(Interrupted, match="a second time"):
+                send(signal.SIGINT)
+            stops.check()
+
+
+def test_installed_restores_the_previous_handlers() -> None:
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    stops = StopRequests()
+    with stops.installed():
+        assert signal.getsignal(signal.SIGTERM) != before[0]
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert stops.requested is None
+
+
+def test_daemon_pool_returns_results_and_exceptions() -> None:
+    with DaemonPool(2, name="t") as pool:
+        ok = pool.submit(lambda a, b: a + b, 1, 2)
+        bad = pool.submit(lambda: 1 / 0)
+        assert ok.result(timeout=5) == 3
+        with pytest.raises(ZeroDivisionError):
+            bad.result(timeout=5)
+
+
+def test_leaving_the_daemon_pool_does_not_wait_for_calls_in_flight() -> None:
+    release = threading.Event()
+    started = time.monotonic()
+    with DaemonPool(1, name="t") as pool:
+        future = pool.submit(release.wait, 30)
+    assert time.monotonic() - started < 1 and not future.done()
+    assert all(t.daemon for t in threading.enumerate() if t.name.startswith("t_"))
+    release.set()
+    assert future.result(timeout=5) is True
