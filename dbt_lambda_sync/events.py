@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from dbt_lambda_sync.text import clean_text
+
 __all__ = [
     "MAX_ATTEMPT",
     "MAX_INVOCATION_ID_LENGTH",
@@ -316,7 +318,7 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
                 rejected[key] = _reason_text(entry.get("reason"))
         else:
             unknown[key] = None
-    listed = tuple(_clean(k, _MAX_UNKNOWN_KEY_CHARS) for k in list(unknown)[:MAX_UNKNOWN_KEYS])
+    listed = tuple(clean_text(k, _MAX_UNKNOWN_KEY_CHARS) for k in list(unknown)[:MAX_UNKNOWN_KEYS])
     return Answer(
         rejected=rejected,
         unknown_keys=listed,
@@ -326,7 +328,7 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
 
 
 def _invalid(reason: str, batch_keys: Sequence[str]) -> Answer:
-    reason = _clean(reason, MAX_REASON_CHARS)
+    reason = clean_text(reason, MAX_REASON_CHARS)
     return Answer(
         rejected=dict.fromkeys(batch_keys, reason),
         unknown_keys=(),
@@ -388,19 +390,4 @@ def _reason_text(value: object) -> str:
     if value is None or value == "":
         return NO_REASON
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return _clean(text, MAX_REASON_CHARS)
-
-
-def _clean(text: str, limit: int) -> str:
-    """Text from outside made safe to store: at most ``limit`` characters, valid UTF-8, no NUL.
-
-    json.loads lets lone surrogates ("\\ud800") and NUL through; neither survives a UTF-8
-    database column (PostgreSQL refuses NUL in text).
-    """
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    if not text.isascii():
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    return clean_text(text, MAX_REASON_CHARS)

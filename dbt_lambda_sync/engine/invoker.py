@@ -33,6 +33,7 @@ from botocore.credentials import (
 
 from dbt_lambda_sync.engine.clock import Clock
 from dbt_lambda_sync.errors import CredentialsError
+from dbt_lambda_sync.text import clean_text
 
 OUTCOMES = (
     "delivered",
@@ -52,6 +53,9 @@ ASSUME_ROLE_DURATION_SECONDS = 3600
 # Error messages end up on every row of a failed batch and in the invocations log; a function
 # that raises with a 5 MB message must not copy it a thousand times.
 MAX_MESSAGE_CHARS = 4000
+# Error types and codes, FunctionError, versions, request ids: names, never long. A function can
+# still raise with any errorType, so these are cut too.
+MAX_NAME_CHARS = 256
 
 _THROTTLE_CODES = frozenset(
     {
@@ -380,7 +384,31 @@ def invoke(
     """Invoke ``function_name`` synchronously with ``payload`` and classify what happened.
 
     ``invocation_type="DryRun"`` runs nothing: Lambda only checks that the function exists and
-    that the caller may invoke it (204, or the same errors as a real invoke)."""
+    that the caller may invoke it (204, or the same errors as a real invoke).
+
+    Every text of the result is safe to store (``_stored_safe``); ``payload`` is the answer's raw
+    bytes, which ``events.parse_answer`` reads."""
+    return _stored_safe(
+        _invoke(
+            client,
+            function_name=function_name,
+            qualifier=qualifier,
+            payload=payload,
+            clock=clock,
+            invocation_type=invocation_type,
+        )
+    )
+
+
+def _invoke(
+    client: BaseClient,
+    *,
+    function_name: str,
+    qualifier: str | None,
+    payload: bytes,
+    clock: Clock,
+    invocation_type: str,
+) -> InvocationResult:
     params: dict[str, Any] = {
         "FunctionName": function_name,
         "InvocationType": invocation_type,
@@ -601,8 +629,24 @@ def _scrub(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    """Scrub secrets and cap the length of a message that is stored and printed."""
-    text = _scrub(text)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[:MAX_MESSAGE_CHARS] + f"… ({len(text) - MAX_MESSAGE_CHARS} more characters)"
-    return text
+    """A message that is stored and printed: secrets scrubbed, then ``clean_text``."""
+    return clean_text(_scrub(text), MAX_MESSAGE_CHARS)
+
+
+def _clean_name(text: str | None) -> str | None:
+    return None if text is None else clean_text(str(text), MAX_NAME_CHARS)
+
+
+def _stored_safe(result: InvocationResult) -> InvocationResult:
+    """The one place where every text of a result (what the function, Lambda or the network
+    said) is made safe to store: see ``clean_text``. Types and codes are names, so short."""
+    return replace(
+        result,
+        function_error=_clean_name(result.function_error),
+        error_code=_clean_name(result.error_code),
+        error_message=None
+        if result.error_message is None
+        else clean_text(result.error_message, MAX_MESSAGE_CHARS),
+        executed_version=_clean_name(result.executed_version),
+        request_id=_clean_name(result.request_id),
+    )
