@@ -11,6 +11,7 @@ characters is its length in bytes and the size arithmetic below stays exact.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +33,7 @@ __all__ = [
     "EventContext",
     "PlannedRow",
     "event_overhead",
+    "invalid_answer",
     "parse_answer",
     "render_event",
     "row_cost",
@@ -299,14 +301,14 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
     try:
         document = json.loads(payload) if payload.strip() else None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError/UnicodeDecodeError; too deep
-        return _invalid(f"invalid response: not JSON: {exc}", batch_keys)
+        return invalid_answer(f"invalid response: not JSON: {exc}", batch_keys)
     if not isinstance(document, dict) or "errors" not in document:
         return Answer(rejected={}, unknown_keys=(), invalid_reason=None)
 
     entries = document["errors"]
     problem = _errors_problem(entries)
     if problem:
-        return _invalid(f"{_INVALID_ERRORS}; {problem}", batch_keys)
+        return invalid_answer(f"{_INVALID_ERRORS}; {problem}", batch_keys)
 
     in_batch = set(batch_keys)
     rejected: dict[str, str] = {}
@@ -327,7 +329,8 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
     )
 
 
-def _invalid(reason: str, batch_keys: Sequence[str]) -> Answer:
+def invalid_answer(reason: str, batch_keys: Sequence[str]) -> Answer:
+    """Every row of the batch rejected with ``reason`` (cleaned): an answer that cannot be read."""
     reason = clean_text(reason, MAX_REASON_CHARS)
     return Answer(
         rejected=dict.fromkeys(batch_keys, reason),
@@ -363,7 +366,18 @@ def _errors_problem(entries: object) -> str | None:
         key = entry["primary_key_value"]
         if isinstance(key, bool) or not isinstance(key, (str, int, float)):
             return f"errors[{index}].primary_key_value is {_describe(key)}, not a string or number"
+        if not isinstance(key, str) and not _finite_double(key):
+            # NaN, Infinity, 1e400, a 400-digit integer: no key a warehouse holds, and no form
+            # to compare it in (float() of such an integer overflows).
+            return f"errors[{index}].primary_key_value is not a finite number a key can hold"
     return None
+
+
+def _finite_double(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _matching_key(value: str | int | float, in_batch: set[str]) -> str:

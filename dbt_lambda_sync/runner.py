@@ -43,6 +43,7 @@ from dbt_lambda_sync.events import (
     Batcher,
     EventContext,
     PlannedRow,
+    invalid_answer,
     parse_answer,
     render_event,
 )
@@ -335,6 +336,8 @@ class SyncRunner:
             status = "partial" if self.counters.rejected_rows else "success"
         except BaseException as exc:
             error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, Exception) and not isinstance(exc, SyncError):
+                self._keep_confirmed()
             raise
         finally:
             try:
@@ -518,7 +521,13 @@ class SyncRunner:
         )
         answer = None
         if result.outcome == "delivered":
-            answer = parse_answer(result.payload or b"", [r.primary_key for r in batch.rows])
+            keys = [r.primary_key for r in batch.rows]
+            try:
+                answer = parse_answer(result.payload or b"", keys)
+            except Exception as exc:  # a reader bug must cost this batch only, never the run
+                answer = invalid_answer(
+                    f"invalid response: could not be read: {type(exc).__name__}: {exc}", keys
+                )
         return _Outcome(batch, result, answer, started_at, len(payload))
 
     def _handle(self, outcome: _Outcome) -> list[tuple[float, Batch]]:
@@ -614,6 +623,15 @@ class SyncRunner:
         self.counters.rejected_rows += 1
 
     # --- checkpoints and reporting ------------------------------------------------------------
+
+    def _keep_confirmed(self) -> None:
+        """After an unexpected error (a bug, not the warehouse or the lease): still checkpoint
+        what results confirmed, so those rows are not sent again. Best effort: the error being
+        raised is the one reported."""
+        try:
+            self._checkpoint()
+        except Exception:
+            pass
 
     def _checkpoint(self) -> None:
         """Writes what was learnt since the last checkpoint, on this thread."""

@@ -103,3 +103,59 @@ def test_nul_and_lone_surrogates_in_error_text_are_stored_cleaned(
     )
     assert ("Bad\ufffdType\ufffd", "message \ufffd and \ufffd here") in logged
     settle(project, endpoint)
+
+
+def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
+    project: SyncProject, endpoint: ScriptedEndpoint
+) -> None:
+    """Item 4: a 401-digit primary_key_value raised OverflowError: exit 3 "unexpected", the rows
+    delivered before it not checkpointed, and the command's other syncs never ran."""
+    base = dict(
+        function="scripted-fn",
+        endpoint_url=endpoint.endpoint_url,
+        batch_size=2,
+        concurrency=1,
+        retries={"mode": "immediate", "attempts": 0},
+    )
+    project.model(
+        "customers",
+        MODEL_SQL,
+        [project.sync_config(**base), project.sync_config(name="second_sync", **base)],
+    )
+    project.build()
+    absurd = b'{"errors": [{"primary_key_value": 1' + b"0" * 400 + b', "reason": "x"}]}'
+
+    def respond(request: RecordedRequest) -> Reply | None:
+        event = request.json()
+        if event["sync"]["name"] != "crm_customers":
+            return None
+        first = event["rows"][0]["customer_id"]
+        if first == 2:
+            return Reply.ok(absurd)
+        if first == 4:
+            return Reply.ok(b'{"errors": [{"primary_key_value": NaN}]}')
+        return None
+
+    endpoint.responder = respond
+    result = project.run(expect=1)
+    runs = {r["sync"]: r for r in result["runs"]}
+    assert result["errors"] == []
+    assert (runs["crm_customers"]["delivered_rows"], runs["crm_customers"]["rejected_rows"]) == (
+        8,
+        4,
+    )
+    assert (runs["second_sync"]["delivered_rows"], runs["second_sync"]["rejected_rows"]) == (12, 0)
+    errors = project.open_errors()
+    assert set(errors) == {"2", "3", "4", "5"}
+    assert all("not a finite number" in e[1] for e in errors.values()), errors
+    assert set(project.snapshot()) == KEYS - set(errors)
+    outcomes = project.query(
+        "select outcome, count(*) from {schema}.lambda_sync_invocations"
+        " where sync_name = 'crm_customers' group by outcome order by outcome"
+    )
+    assert outcomes == [("delivered", 4), ("invalid_response", 2)]
+    seen = [e for e in endpoint.json_bodies() if e["sync"]["name"] == "crm_customers"]
+    endpoint.reset()
+    endpoint.responder = None
+    project.run()
+    check_invariant(project, Deliveries.of(seen + endpoint.json_bodies()))

@@ -200,6 +200,27 @@ def test_a_sync_that_cannot_run_does_not_stop_the_others(project, monkeypatch) -
     assert "dbt-lambda-sync errors crm_customers" in crm
 
 
+def test_an_unexpected_error_in_one_sync_does_not_stop_the_others(project, monkeypatch) -> None:
+    """Issue 10 item 4: a bug (here OverflowError) in one sync used to end the command."""
+    monkeypatch.setattr(
+        run,
+        "SyncRunner",
+        fake_runner(
+            {
+                "billing": OverflowError("int too large to convert to float"),
+                "crm_customers": run_summary("crm_customers", rejected=1),
+                "emails": run_summary("emails"),
+            }
+        ),
+    )
+    result = invoke_assert_code(3, ["run", "--output", "json"])
+    document = json.loads(result.stdout)
+    assert [r["sync"] for r in document["runs"]] == ["crm_customers", "emails"]
+    [error] = document["errors"]
+    assert error["sync"] == "billing" and error["exit_code"] == 3
+    assert error["error"].startswith("unexpected OverflowError: int too large")
+
+
 def test_function_unavailable_is_exit_3_and_outranks_rejections(project, monkeypatch) -> None:
     monkeypatch.setattr(
         run,
