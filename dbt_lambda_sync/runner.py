@@ -26,7 +26,12 @@ from typing import Any
 
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
-from dbt_lambda_sync.engine.invoker import InvocationResult, build_lambda_client, invoke
+from dbt_lambda_sync.engine.invoker import (
+    ANSWER_MARGIN_SECONDS,
+    InvocationResult,
+    build_lambda_client,
+    invoke,
+)
 from dbt_lambda_sync.engine.limiter import RateLimiter
 from dbt_lambda_sync.engine.retry import RetryPolicy
 from dbt_lambda_sync.errors import (
@@ -518,6 +523,7 @@ class SyncRunner:
             qualifier=None,
             payload=payload,
             clock=self.clock,
+            deadline_seconds=self.defn.timeout_seconds + ANSWER_MARGIN_SECONDS,
         )
         answer = None
         if result.outcome == "delivered":

@@ -9,6 +9,7 @@ clean run afterwards delivers the rest.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -159,3 +160,55 @@ def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
     endpoint.responder = None
     project.run()
     check_invariant(project, Deliveries.of(seen + endpoint.json_bodies()))
+
+
+def test_huge_error_types_and_answers_are_capped(
+    project: SyncProject, endpoint: ScriptedEndpoint
+) -> None:
+    """Item 5: a 3 MB errorType was stored whole on every row of its batch (600 MB written to
+    lambda_sync_errors); an answer of any size was read whole."""
+    configure(project, endpoint)
+    project.build()
+    endpoint.responder = by_first_key(
+        {
+            1: Reply.function_error("T" * 3_000_000, "m" * 3_000_000),
+            11: Reply.ok(b'{"errors": [], "pad": "' + b"x" * (8 * 1024 * 1024) + b'"}'),
+            2: Reply.ok({"errors": [{"primary_key_value": 2, "reason": "r" * 3_000_000}]}),
+        }
+    )
+    run = project.run(expect=1)["runs"][0]
+    assert (run["delivered_rows"], run["rejected_rows"]) == (7, 5)
+    errors = project.open_errors()
+    assert set(errors) == {"1", "10", "11", "12", "2"}
+    lengths = {key: len(e[1]) for key, e in errors.items()}
+    assert lengths["1"] == 256 + 2 + 4000  # "<type>: <message>", each cut
+    assert errors["11"][1].startswith("ResponseTooLarge: answer of 8,388,6")
+    assert lengths["2"] == 1000
+    logged = project.query(
+        "select max(length(error_code)), max(length(error_message))"
+        " from {schema}.lambda_sync_invocations"
+    )
+    assert logged == [(256, 4000)]
+    settle(project, endpoint)
+
+
+def test_a_slow_drip_answer_is_bounded_by_timeout_seconds(
+    project: SyncProject, endpoint: ScriptedEndpoint
+) -> None:
+    """Item 8: one byte every 3 s kept a call with timeout_seconds 1 open for 87 s, and it
+    counted as delivered. The whole call is now bounded by timeout_seconds + 5 s."""
+    configure(project, endpoint, batch_size=12, concurrency=1)
+    project.build()
+    endpoint.responder = lambda request: Reply.drip({"errors": []}, every=3.0)
+    started = time.monotonic()
+    run = project.run(expect=1)["runs"][0]
+    elapsed = time.monotonic() - started
+    assert (run["delivered_rows"], run["rejected_rows"]) == (0, 12)
+    [(outcome, code, duration_ms)] = project.query(
+        "select outcome, error_code, duration_ms from {schema}.lambda_sync_invocations"
+    )
+    assert (outcome, code) == ("network_error", "AnswerDeadlineExceeded")
+    assert 6000 <= duration_ms < 7000, duration_ms
+    assert elapsed < 30, elapsed
+    assert project.snapshot() == {}
+    settle(project, endpoint)

@@ -24,6 +24,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from dbt_lambda_sync.engine.clock import FakeClock, SystemClock
 from dbt_lambda_sync.engine.invoker import (
+    MAX_ANSWER_BYTES,
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
     OUTCOMES,
@@ -499,6 +500,31 @@ def test_http_connection_dropped_mid_answer(endpoint: ScriptedEndpoint) -> None:
     assert result.status_code == 200  # the headers had arrived
     assert result.request_id
     assert_flags(result, retryable=True, fatal=False)
+
+
+def test_http_answer_over_the_size_cap_is_not_read(endpoint: ScriptedEndpoint) -> None:
+    """Issue 10 item 5: a custom endpoint's 400 MB answer used to be read whole."""
+    endpoint.script(Reply.ok(b'"' + b"x" * (MAX_ANSWER_BYTES + 10) + b'"'))
+    result = call(endpoint)
+    assert result.outcome == "invalid_response"
+    assert result.error_code == "ResponseTooLarge" and result.payload is None
+    assert "at most 6 MB" in (result.error_message or "")
+    assert_flags(result, retryable=True, fatal=False)
+    endpoint.script(Reply.ok(b'"' + b"x" * (MAX_ANSWER_BYTES - 10) + b'"'))
+    assert call(endpoint).outcome == "delivered"  # up to the cap, an answer is read
+
+
+def test_http_slow_drip_answer_is_bounded_by_the_deadline(endpoint: ScriptedEndpoint) -> None:
+    """Issue 10 item 8: one byte every 0.2 s keeps each socket read inside the read timeout;
+    the deadline bounds the whole call."""
+    endpoint.script(Reply.drip({"errors": []}, every=0.2))
+    result = call(endpoint, endpoint.client(read_timeout=1), deadline_seconds=0.7)
+    assert result.outcome == "network_error"
+    assert result.error_code == "AnswerDeadlineExceeded"
+    assert 650 <= result.duration_ms < 1500, result.duration_ms
+    assert_flags(result, retryable=True, fatal=False)
+    endpoint.script(Reply.drip(None, every=0.05))
+    assert call(endpoint, deadline_seconds=5).outcome == "delivered"
 
 
 def test_http_connection_reset_before_answer(endpoint: ScriptedEndpoint) -> None:
