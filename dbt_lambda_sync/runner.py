@@ -33,7 +33,7 @@ from dbt_lambda_sync.engine.invoker import (
     invoke,
 )
 from dbt_lambda_sync.engine.limiter import RateLimiter
-from dbt_lambda_sync.engine.retry import RetryPolicy
+from dbt_lambda_sync.engine.retry import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 from dbt_lambda_sync.errors import (
     DefinitionError,
     FunctionUnavailable,
@@ -261,7 +261,8 @@ class SyncRunner:
         self._pending = Checkpoint()
         self._invocation_numbers = itertools.count(1)
         self._retry = RetryPolicy(
-            attempts=defn.retries.attempts if defn.retries.mode == "immediate" else 0
+            attempts=defn.retries.attempts if defn.retries.mode == "immediate" else 0,
+            max_retry_after=min(MAX_RETRY_AFTER_SECONDS, options.lease_seconds),
         )
         self._ctx = EventContext(
             sync_name=defn.name,
@@ -594,6 +595,14 @@ class SyncRunner:
         if not retryable or not self._retry.should_retry(batch.attempt - 1):
             for row in failed_rows:
                 self._fail(row, rejected[row.primary_key], attempts=batch.attempt)
+            return []
+        if self._retry.waits_too_long(result.retry_after):
+            note = (
+                f" (asked to wait {result.retry_after:g} s, more than the"
+                f" {self._retry.max_retry_after:g} s a run waits: tried again next run)"
+            )
+            for row in failed_rows:
+                self._fail(row, rejected[row.primary_key] + note, attempts=batch.attempt)
             return []
         delay = self._retry.delay(batch.attempt - 1, retry_after=result.retry_after)
         ready_at = self.clock.monotonic() + delay

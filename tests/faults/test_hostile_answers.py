@@ -212,3 +212,30 @@ def test_a_slow_drip_answer_is_bounded_by_timeout_seconds(
     assert elapsed < 30, elapsed
     assert project.snapshot() == {}
     settle(project, endpoint)
+
+
+def test_a_throttle_asking_for_a_day_fails_the_rows_for_this_run(
+    project: SyncProject, endpoint: ScriptedEndpoint
+) -> None:
+    """Item 7: a 429 with Retry-After 1e5 (or inf) made the runner wait a day (or forever). Past
+    min(60 s, the lease) the rows fail for this run and the next run tries them again."""
+    configure(project, endpoint, retries={"mode": "immediate", "attempts": 3})
+    project.build()
+    endpoint.responder = by_first_key(
+        {
+            1: Reply.throttled(retry_after=1e5),
+            11: Reply.throttled(retry_after=float("inf")),
+            2: Reply.throttled(retry_after=86400, reason="CallerRateLimitExceeded"),
+        }
+    )
+    started = time.monotonic()
+    run = project.run(expect=1)["runs"][0]
+    assert time.monotonic() - started < 30
+    assert (run["delivered_rows"], run["rejected_rows"], run["retries"]) == (6, 6, 0)
+    errors = project.open_errors()
+    assert set(errors) == {"1", "10", "11", "12", "2", "3"}
+    assert "asked to wait 100000 s, more than the 60 s a run waits" in errors["1"][1]
+    assert "asked to wait inf s" in errors["11"][1]
+    assert "asked to wait 86400 s" in errors["2"][1]
+    assert errors["1"][1].startswith("TooManyRequestsException: Rate Exceeded.")
+    settle(project, endpoint)
