@@ -14,8 +14,9 @@ REPLACEMENT = "\ufffd"
 ELLIPSIS = "…"
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 and C1 control characters and DEL, except tab and newline (which one_line folds anyway).
+# C0 and C1 control characters and DEL; the first keeps tab and newline (multi-line messages).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -30,7 +31,9 @@ def clean_text(text: str, limit: int) -> str:
     return text
 
 
-def visible(text: str) -> str:
+def visible(text: str, *, lines: bool = True) -> str:
     """``text`` with control characters (terminal escapes included) shown as ``\\xNN``, so that
-    what a function wrote is displayed, never interpreted by the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    what a function wrote is displayed, never interpreted by the terminal. ``lines=False``
+    shows tab and newline too (a table cell stays on its line)."""
+    pattern = _CONTROL if lines else _CONTROL_ALL
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -30,6 +30,7 @@ from dbt_lambda_sync.cli.common import (
     print_json,
     wants_json,
 )
+from dbt_lambda_sync.display import visible
 from dbt_lambda_sync.errors import SyncError
 
 __all__ = ["EXIT_ENVIRONMENT", "EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main"]
@@ -66,7 +67,7 @@ class _Group(click.Group):
 
 
 def _stop(message: str, code: int) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {visible(message)}", err=True)
     if wants_json():
         print_json({"error": message, "exit_code": code})
     sys.exit(code)

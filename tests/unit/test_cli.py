@@ -506,6 +506,19 @@ def test_errors_json_and_text(history) -> None:
     assert empty == "No current failures for emails (model emails).\n"
 
 
+def test_errors_text_shows_terminal_escapes_instead_of_sending_them(history, monkeypatch) -> None:
+    """Issue 10 item 6: an OSC title sequence in a reason reached the terminal raw."""
+    hostile = "\x1b]0;pwned\x07 \x1b[31mred\x1b[0m \x9b2J \r back"
+    record = ErrorRecord(hostile, "added", hostile, 1, STARTED, STARTED, "r")
+    monkeypatch.setattr(FakeHistory, "open_errors", lambda self, name, *, limit: [record])
+    out = invoke_assert_code(0, ["errors", "crm_customers"]).stdout
+    assert not any(ch in out for ch in "\x1b\x07\x9b\r")
+    assert "\\x1b]0;pwned\\x07 \\x1b[31mred\\x1b[0m \\x9b2J \\x0d back" in out
+    # JSON keeps the text as it is (json escapes it)
+    document = json.loads(invoke_assert_code(0, ["errors", "crm_customers", "-o", "json"]).stdout)
+    assert document["errors"][0]["reason"] == hostile
+
+
 def test_errors_of_an_unknown_sync_is_exit_2(history) -> None:
     result = invoke_assert_code(2, ["errors", "nope"])
     assert result.stderr.startswith("Error: no sync or model named 'nope'")
