@@ -26,6 +26,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from dbt_lambda_sync.reporting import PlanSummary, Progress, RunSummary
+from dbt_lambda_sync.text import visible
 
 STATUS_STYLES = {
     "success": "green",
@@ -76,8 +77,9 @@ def format_rate(rows_per_second: float) -> str:
 
 
 def one_line(text: object, width: int | None = None) -> str:
-    """A value on one line, cut to ``width`` characters with an ellipsis."""
-    flat = " ".join(str(text).split())
+    """A value on one line, cut to ``width`` characters with an ellipsis; control characters
+    shown (``visible``), never sent to the terminal."""
+    flat = visible(" ".join(str(text).split()))
     if width is not None and len(flat) > width:
         return flat[: max(0, width - 1)] + "…"
     return flat
@@ -130,7 +132,8 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    return str(value)
+    # Cells show what a function or a model wrote (reasons, keys): escapes are displayed, not run.
+    return visible(str(value), lines=False)
 
 
 def plain_table(table: Table) -> str:
@@ -226,7 +229,7 @@ class LineReporter:
         self._say(f"{summary.sync}: {finished_line(summary)}")
 
     def sync_failed(self, sync: str, message: str) -> None:
-        click.echo(f"Error: {message}", file=self._stream or sys.stderr)
+        click.echo(f"Error: {visible(message)}", file=self._stream or sys.stderr)
 
 
 @dataclass
@@ -354,7 +357,7 @@ class LiveReporter:
             state.ok = False
             state.outcome = Text(f"failed: {one_line(message, 120)}", style="bold red")
             self._progress.stop_task(task)
-        self.console.print(Text.assemble(("Error: ", "bold red"), message))
+        self.console.print(Text.assemble(("Error: ", "bold red"), visible(message)))
 
 
 def make_reporter(*, stream: TextIO | None = None) -> LineReporter | LiveReporter:

@@ -94,6 +94,18 @@ class CredentialsError(EnvironmentFailure):
     """AWS credentials could not be obtained from the configured source."""
 
 
+class UnexpectedError(EnvironmentFailure):
+    """A bug: an exception no part of dbt-lambda-sync raises on purpose. Raised for one sync
+    (the others still run), it says what was raised."""
+
+    def __init__(self, exc: BaseException):
+        self.original = exc
+        super().__init__(
+            f"unexpected {type(exc).__name__}: {exc} (set DBT_LAMBDA_SYNC_DEBUG=1 for the"
+            " traceback)"
+        )
+
+
 # --- signals: the process was asked to stop ------------------------------------------------------
 
 

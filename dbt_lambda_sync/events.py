@@ -11,9 +11,12 @@ characters is its length in bytes and the size arithmetic below stays exact.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+from dbt_lambda_sync.text import clean_text
 
 __all__ = [
     "MAX_ATTEMPT",
@@ -30,6 +33,7 @@ __all__ = [
     "EventContext",
     "PlannedRow",
     "event_overhead",
+    "invalid_answer",
     "parse_answer",
     "render_event",
     "row_cost",
@@ -297,14 +301,14 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
     try:
         document = json.loads(payload) if payload.strip() else None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError/UnicodeDecodeError; too deep
-        return _invalid(f"invalid response: not JSON: {exc}", batch_keys)
+        return invalid_answer(f"invalid response: not JSON: {exc}", batch_keys)
     if not isinstance(document, dict) or "errors" not in document:
         return Answer(rejected={}, unknown_keys=(), invalid_reason=None)
 
     entries = document["errors"]
     problem = _errors_problem(entries)
     if problem:
-        return _invalid(f"{_INVALID_ERRORS}; {problem}", batch_keys)
+        return invalid_answer(f"{_INVALID_ERRORS}; {problem}", batch_keys)
 
     in_batch = set(batch_keys)
     rejected: dict[str, str] = {}
@@ -316,7 +320,7 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
                 rejected[key] = _reason_text(entry.get("reason"))
         else:
             unknown[key] = None
-    listed = tuple(_clean(k, _MAX_UNKNOWN_KEY_CHARS) for k in list(unknown)[:MAX_UNKNOWN_KEYS])
+    listed = tuple(clean_text(k, _MAX_UNKNOWN_KEY_CHARS) for k in list(unknown)[:MAX_UNKNOWN_KEYS])
     return Answer(
         rejected=rejected,
         unknown_keys=listed,
@@ -325,8 +329,9 @@ def parse_answer(payload: bytes, batch_keys: Sequence[str]) -> Answer:
     )
 
 
-def _invalid(reason: str, batch_keys: Sequence[str]) -> Answer:
-    reason = _clean(reason, MAX_REASON_CHARS)
+def invalid_answer(reason: str, batch_keys: Sequence[str]) -> Answer:
+    """Every row of the batch rejected with ``reason`` (cleaned): an answer that cannot be read."""
+    reason = clean_text(reason, MAX_REASON_CHARS)
     return Answer(
         rejected=dict.fromkeys(batch_keys, reason),
         unknown_keys=(),
@@ -361,7 +366,18 @@ def _errors_problem(entries: object) -> str | None:
         key = entry["primary_key_value"]
         if isinstance(key, bool) or not isinstance(key, (str, int, float)):
             return f"errors[{index}].primary_key_value is {_describe(key)}, not a string or number"
+        if not isinstance(key, str) and not _finite_double(key):
+            # NaN, Infinity, 1e400, a 400-digit integer: no key a warehouse holds, and no form
+            # to compare it in (float() of such an integer overflows).
+            return f"errors[{index}].primary_key_value is not a finite number a key can hold"
     return None
+
+
+def _finite_double(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _matching_key(value: str | int | float, in_batch: set[str]) -> str:
@@ -388,19 +404,4 @@ def _reason_text(value: object) -> str:
     if value is None or value == "":
         return NO_REASON
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return _clean(text, MAX_REASON_CHARS)
-
-
-def _clean(text: str, limit: int) -> str:
-    """Text from outside made safe to store: at most ``limit`` characters, valid UTF-8, no NUL.
-
-    json.loads lets lone surrogates ("\\ud800") and NUL through; neither survives a UTF-8
-    database column (PostgreSQL refuses NUL in text).
-    """
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    if not text.isascii():
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    return clean_text(text, MAX_REASON_CHARS)

@@ -27,9 +27,14 @@ from typing import Any
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
 from dbt_lambda_sync.engine.executor import DaemonPool
-from dbt_lambda_sync.engine.invoker import InvocationResult, build_lambda_client, invoke
+from dbt_lambda_sync.engine.invoker import (
+    ANSWER_MARGIN_SECONDS,
+    InvocationResult,
+    build_lambda_client,
+    invoke,
+)
 from dbt_lambda_sync.engine.limiter import RateLimiter
-from dbt_lambda_sync.engine.retry import RetryPolicy
+from dbt_lambda_sync.engine.retry import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 from dbt_lambda_sync.errors import (
     DefinitionError,
     FunctionUnavailable,
@@ -46,6 +51,7 @@ from dbt_lambda_sync.events import (
     Batcher,
     EventContext,
     PlannedRow,
+    invalid_answer,
     parse_answer,
     render_event,
 )
@@ -381,7 +387,8 @@ class SyncRunner:
         self._pending = Checkpoint()
         self._invocation_numbers = itertools.count(1)
         self._retry = RetryPolicy(
-            attempts=defn.retries.attempts if defn.retries.mode == "immediate" else 0
+            attempts=defn.retries.attempts if defn.retries.mode == "immediate" else 0,
+            max_retry_after=min(MAX_RETRY_AFTER_SECONDS, options.lease_seconds),
         )
         self._ctx = EventContext(
             sync_name=defn.name,
@@ -477,6 +484,8 @@ class SyncRunner:
             raise
         except BaseException as exc:
             error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, Exception) and not isinstance(exc, SyncError):
+                self._keep_confirmed()
             raise
         finally:
             try:
@@ -705,10 +714,17 @@ class SyncRunner:
             qualifier=None,
             payload=payload,
             clock=self.clock,
+            deadline_seconds=self.defn.timeout_seconds + ANSWER_MARGIN_SECONDS,
         )
         answer = None
         if result.outcome == "delivered":
-            answer = parse_answer(result.payload or b"", [r.primary_key for r in batch.rows])
+            keys = [r.primary_key for r in batch.rows]
+            try:
+                answer = parse_answer(result.payload or b"", keys)
+            except Exception as exc:  # a reader bug must cost this batch only, never the run
+                answer = invalid_answer(
+                    f"invalid response: could not be read: {type(exc).__name__}: {exc}", keys
+                )
         return _Outcome(batch, result, answer, started_at, len(payload))
 
     def _handle(self, outcome: _Outcome) -> list[tuple[float, Batch]]:
@@ -770,6 +786,14 @@ class SyncRunner:
             for row in failed_rows:
                 self._fail(row, rejected[row.primary_key], attempts=batch.attempt)
             return []
+        if self._retry.waits_too_long(result.retry_after):
+            note = (
+                f" (asked to wait {result.retry_after:g} s, more than the"
+                f" {self._retry.max_retry_after:g} s a run waits: tried again next run)"
+            )
+            for row in failed_rows:
+                self._fail(row, rejected[row.primary_key] + note, attempts=batch.attempt)
+            return []
         delay = self._retry.delay(batch.attempt - 1, retry_after=result.retry_after)
         ready_at = self.clock.monotonic() + delay
         if answer is None or answer.invalid_reason:
@@ -804,6 +828,15 @@ class SyncRunner:
         self.counters.rejected_rows += 1
 
     # --- checkpoints and reporting ------------------------------------------------------------
+
+    def _keep_confirmed(self) -> None:
+        """After an unexpected error (a bug, not the warehouse or the lease): still checkpoint
+        what results confirmed, so those rows are not sent again. Best effort: the error being
+        raised is the one reported."""
+        try:
+            self._checkpoint()
+        except Exception:
+            pass
 
     def _checkpoint(self) -> None:
         """Writes what was learnt since the last checkpoint, on this thread."""

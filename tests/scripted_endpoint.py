@@ -51,7 +51,7 @@ from typing import Any, Literal
 INVOKE_PREFIX = "/2015-03-31/functions/"
 INVOKE_SUFFIX = "/invocations"
 
-Action = Literal["respond", "drop", "reset", "hang"]
+Action = Literal["respond", "drop", "reset", "hang", "drip"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class Reply:
     body: bytes = b"null"
     headers: Mapping[str, str] = field(default_factory=dict)
     # respond: answer normally (after ``delay``); drop: send the headers and half the body, then
-    # close; reset: close without answering; hang: wait ``delay`` seconds, then answer.
+    # close; reset: close without answering; hang: wait ``delay`` seconds, then answer; drip: the
+    # headers, then the body one byte every ``delay`` seconds.
     action: Action = "respond"
     delay: float = 0.0
 
@@ -167,6 +168,13 @@ class Reply:
         return cls(action="reset")
 
     @classmethod
+    def drip(cls, answer: Any = None, *, every: float = 3.0) -> Reply:
+        """200 whose body arrives one byte every ``every`` seconds: each socket read is quick,
+        the whole answer is not."""
+        body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        return cls(body=body, action="drip", delay=every)
+
+    @classmethod
     def hang(cls, seconds: float = 30.0) -> Reply:
         """Answer only after ``seconds``: longer than a short client read timeout."""
         return cls(action="hang", delay=seconds)
@@ -249,6 +257,16 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         if reply.action == "reset":
             self._abort()
+            return
+        if reply.action == "drip":
+            self.wfile.write(self._head(reply, request_id, len(reply.body)))
+            self.wfile.flush()
+            for index in range(len(reply.body)):
+                if endpoint._stopping.wait(reply.delay):
+                    self._abort()
+                    return
+                self.wfile.write(reply.body[index : index + 1])
+                self.wfile.flush()
             return
         if reply.delay > 0 and endpoint._stopping.wait(reply.delay):
             self._abort()  # stop() while hanging: don't hold the server up

@@ -30,6 +30,7 @@ from dbt_lambda_sync.cli.common import (
     print_json,
     wants_json,
 )
+from dbt_lambda_sync.display import visible
 from dbt_lambda_sync.errors import Interrupted, SyncError
 from dbt_lambda_sync.interrupts import process_stops
 
@@ -71,7 +72,7 @@ class _Group(click.Group):
 
 
 def _stop(message: str, code: int) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {visible(message)}", err=True)
     if wants_json():
         print_json({"error": message, "exit_code": code})
     sys.exit(code)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,7 @@ from dbt_lambda_sync.cli.common import (
 )
 from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.display import Table, format_duration, make_reporter, one_line, print_table
-from dbt_lambda_sync.errors import SyncError
+from dbt_lambda_sync.errors import SyncError, UnexpectedError
 from dbt_lambda_sync.reporting import PlanSummary, Progress, Reporter, RunSummary
 from dbt_lambda_sync.runner import RunOptions, SyncRunner
 from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
@@ -78,10 +80,14 @@ def deliver(
         try:
             runner = SyncRunner(warehouse, defn, options=options, reporter=recorder)
             summary = runner.run()
-        except SyncError as exc:
-            reporter.sync_failed(defn.name, str(exc))
+        except Exception as exc:
+            # A bug in one sync fails that sync alone (exit 3); the others still run.
+            error = exc if isinstance(exc, SyncError) else UnexpectedError(exc)
+            if error is not exc and os.environ.get("DBT_LAMBDA_SYNC_DEBUG"):
+                traceback.print_exc()
+            reporter.sync_failed(defn.name, str(error))
             outcomes.append(
-                SyncOutcome(defn.name, defn.model.name, recorder.finished.get(defn.name), exc)
+                SyncOutcome(defn.name, defn.model.name, recorder.finished.get(defn.name), error)
             )
         else:
             outcomes.append(SyncOutcome(defn.name, defn.model.name, summary))

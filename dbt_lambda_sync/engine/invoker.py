@@ -22,6 +22,7 @@ import botocore.loaders
 import botocore.session
 import urllib3.exceptions
 from botocore.client import BaseClient
+from botocore.compat import set_socket_timeout
 from botocore.config import Config
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
@@ -33,6 +34,7 @@ from botocore.credentials import (
 
 from dbt_lambda_sync.engine.clock import Clock
 from dbt_lambda_sync.errors import CredentialsError
+from dbt_lambda_sync.text import clean_text
 
 OUTCOMES = (
     "delivered",
@@ -49,9 +51,22 @@ OUTCOMES = (
 # the 10-minute mandatory window) every request would call STS again.
 ASSUME_ROLE_DURATION_SECONDS = 3600
 
+# A synchronous Lambda answer is at most 6 MB; an endpoint of our own (endpoint_url) is not held
+# to that, so reading stops a little past it and the answer counts as invalid, never as memory.
+MAX_ANSWER_BYTES = 7 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
+
+# Lambda holds the connection while the function runs (up to its timeout); the answer may take
+# this much longer to arrive. The read timeout of each socket read and the deadline of a whole
+# call are timeout_seconds plus this margin.
+ANSWER_MARGIN_SECONDS = 5
+
 # Error messages end up on every row of a failed batch and in the invocations log; a function
 # that raises with a 5 MB message must not copy it a thousand times.
 MAX_MESSAGE_CHARS = 4000
+# Error types and codes, FunctionError, versions, request ids: names, never long. A function can
+# still raise with any errorType, so these are cut too.
+MAX_NAME_CHARS = 256
 
 _THROTTLE_CODES = frozenset(
     {
@@ -278,7 +293,7 @@ def build_lambda_client(
         # One attempt: every retry is the runner's (see the module docstring).
         retries={"mode": "standard", "total_max_attempts": 1},
         # Lambda holds the connection for the whole run of the function; give it a margin.
-        read_timeout=timeout_seconds + 5,
+        read_timeout=timeout_seconds + ANSWER_MARGIN_SECONDS,
         connect_timeout=10,
         max_pool_connections=max_pool_connections,
         # Invocations can last 15 minutes in silence; keepalives stop NAT gateways and
@@ -376,11 +391,42 @@ def invoke(
     payload: bytes,
     clock: Clock,
     invocation_type: str = "RequestResponse",
+    deadline_seconds: float | None = None,
 ) -> InvocationResult:
     """Invoke ``function_name`` synchronously with ``payload`` and classify what happened.
 
     ``invocation_type="DryRun"`` runs nothing: Lambda only checks that the function exists and
-    that the caller may invoke it (204, or the same errors as a real invoke)."""
+    that the caller may invoke it (204, or the same errors as a real invoke).
+
+    ``deadline_seconds`` bounds the whole call: an answer still arriving after it (one byte at a
+    time keeps every socket read inside the read timeout) is abandoned as a ``network_error``.
+    An answer over ``MAX_ANSWER_BYTES`` is not read further: ``invalid_response``.
+
+    Every text of the result is safe to store (``_stored_safe``); ``payload`` is the answer's raw
+    bytes, which ``events.parse_answer`` reads."""
+    return _stored_safe(
+        _invoke(
+            client,
+            function_name=function_name,
+            qualifier=qualifier,
+            payload=payload,
+            clock=clock,
+            invocation_type=invocation_type,
+            deadline_seconds=deadline_seconds,
+        )
+    )
+
+
+def _invoke(
+    client: BaseClient,
+    *,
+    function_name: str,
+    qualifier: str | None,
+    payload: bytes,
+    clock: Clock,
+    invocation_type: str,
+    deadline_seconds: float | None,
+) -> InvocationResult:
     params: dict[str, Any] = {
         "FunctionName": function_name,
         "InvocationType": invocation_type,
@@ -399,9 +445,34 @@ def invoke(
         return _from_exception(exc, elapsed_ms())
     metadata = response.get("ResponseMetadata", {})
     stream = response["Payload"]
+    deadline = None if deadline_seconds is None else started + deadline_seconds
     try:
         # Read everything: the connection goes back to the pool only once the body is consumed.
-        body = stream.read()
+        body = _read_answer(stream, clock=clock, deadline=deadline)
+    except _AnswerTooLarge as exc:
+        return replace(
+            _failure(
+                "invalid_response", "ResponseTooLarge", str(exc), elapsed_ms(), retryable=True
+            ),
+            status_code=response.get("StatusCode"),
+            request_id=metadata.get("RequestId"),
+            executed_version=response.get("ExecutedVersion"),
+            function_error=response.get("FunctionError"),
+        )
+    except _DeadlinePassed:
+        return replace(
+            _failure(
+                "network_error",
+                "AnswerDeadlineExceeded",
+                f"the answer was still arriving {deadline_seconds:g} s after the call started"
+                f" (timeout_seconds + {ANSWER_MARGIN_SECONDS} s); abandoned",
+                elapsed_ms(),
+                retryable=True,
+            ),
+            status_code=response.get("StatusCode"),
+            request_id=metadata.get("RequestId"),
+            executed_version=response.get("ExecutedVersion"),
+        )
     except (bx.BotoCoreError, *_NETWORK_ERRORS) as exc:
         # The connection broke while the answer was streaming: the function ran (or is running),
         # but its answer is lost. Keep what the headers told us.
@@ -445,6 +516,64 @@ def invoke(
         retryable=False,
         fatal=False,
         **common,
+    )
+
+
+class _AnswerTooLarge(Exception):
+    pass
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _read_answer(stream: Any, *, clock: Clock, deadline: float | None) -> bytes:
+    """The answer's bytes, at most ``MAX_ANSWER_BYTES``, all arrived before ``deadline``.
+
+    Reads what each socket read gives (``read1``), checking the deadline in between; the socket's
+    timeout is lowered to the time left, so a read that waits cannot outlast the deadline."""
+    raw = getattr(stream, "_raw_stream", stream)
+    declared = getattr(stream, "_content_length", None)
+    if declared is not None and str(declared).isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise _AnswerTooLarge(_too_large_message(f"{int(declared):,} bytes"))
+    read = getattr(raw, "read1", None) or raw.read
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if deadline is not None:
+            left = deadline - clock.monotonic()
+            if left <= 0:
+                raise _DeadlinePassed
+            try:
+                # botocore's own way to the socket (StreamingBody.set_socket_timeout); the pool
+                # sets the read timeout again on the connection's next request.
+                set_socket_timeout(raw, left)
+            except AttributeError:
+                pass  # not a socket (a test double): the deadline is checked between reads
+        try:
+            chunk = read(_READ_CHUNK)
+        except Exception:
+            if deadline is not None and clock.monotonic() >= deadline:
+                raise _DeadlinePassed from None  # the lowered socket timeout fired
+            raise
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise _AnswerTooLarge(_too_large_message(f"more than {MAX_ANSWER_BYTES:,} bytes"))
+        chunks.append(chunk)
+    if deadline is not None and clock.monotonic() > deadline:
+        raise _DeadlinePassed
+    if declared is not None and str(declared).isdigit() and size != int(declared):
+        # read1 returns b"" when the connection closes early: check, as StreamingBody.read does.
+        raise bx.IncompleteReadError(actual_bytes=size, expected_bytes=int(declared))
+    return b"".join(chunks)
+
+
+def _too_large_message(size: str) -> str:
+    return (
+        f"answer of {size}: a Lambda answer is at most 6 MB, reading stops at"
+        f" {MAX_ANSWER_BYTES:,} bytes"
     )
 
 
@@ -601,8 +730,24 @@ def _scrub(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    """Scrub secrets and cap the length of a message that is stored and printed."""
-    text = _scrub(text)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[:MAX_MESSAGE_CHARS] + f"… ({len(text) - MAX_MESSAGE_CHARS} more characters)"
-    return text
+    """A message that is stored and printed: secrets scrubbed, then ``clean_text``."""
+    return clean_text(_scrub(text), MAX_MESSAGE_CHARS)
+
+
+def _clean_name(text: str | None) -> str | None:
+    return None if text is None else clean_text(str(text), MAX_NAME_CHARS)
+
+
+def _stored_safe(result: InvocationResult) -> InvocationResult:
+    """The one place where every text of a result (what the function, Lambda or the network
+    said) is made safe to store: see ``clean_text``. Types and codes are names, so short."""
+    return replace(
+        result,
+        function_error=_clean_name(result.function_error),
+        error_code=_clean_name(result.error_code),
+        error_message=None
+        if result.error_message is None
+        else clean_text(result.error_message, MAX_MESSAGE_CHARS),
+        executed_version=_clean_name(result.executed_version),
+        request_id=_clean_name(result.request_id),
+    )

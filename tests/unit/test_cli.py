@@ -200,6 +200,27 @@ def test_a_sync_that_cannot_run_does_not_stop_the_others(project, monkeypatch) -
     assert "dbt-lambda-sync errors crm_customers" in crm
 
 
+def test_an_unexpected_error_in_one_sync_does_not_stop_the_others(project, monkeypatch) -> None:
+    """Issue 10 item 4: a bug (here OverflowError) in one sync used to end the command."""
+    monkeypatch.setattr(
+        run,
+        "SyncRunner",
+        fake_runner(
+            {
+                "billing": OverflowError("int too large to convert to float"),
+                "crm_customers": run_summary("crm_customers", rejected=1),
+                "emails": run_summary("emails"),
+            }
+        ),
+    )
+    result = invoke_assert_code(3, ["run", "--output", "json"])
+    document = json.loads(result.stdout)
+    assert [r["sync"] for r in document["runs"]] == ["crm_customers", "emails"]
+    [error] = document["errors"]
+    assert error["sync"] == "billing" and error["exit_code"] == 3
+    assert error["error"].startswith("unexpected OverflowError: int too large")
+
+
 def test_function_unavailable_is_exit_3_and_outranks_rejections(project, monkeypatch) -> None:
     monkeypatch.setattr(
         run,
@@ -492,6 +513,19 @@ def test_errors_json_and_text(history) -> None:
     assert lines[-1] == "3 of 120 current failure(s) of crm_customers; --limit 0 shows all."
     empty = invoke_assert_code(0, ["errors", "emails"]).stdout
     assert empty == "No current failures for emails (model emails).\n"
+
+
+def test_errors_text_shows_terminal_escapes_instead_of_sending_them(history, monkeypatch) -> None:
+    """Issue 10 item 6: an OSC title sequence in a reason reached the terminal raw."""
+    hostile = "\x1b]0;pwned\x07 \x1b[31mred\x1b[0m \x9b2J \r back"
+    record = ErrorRecord(hostile, "added", hostile, 1, STARTED, STARTED, "r")
+    monkeypatch.setattr(FakeHistory, "open_errors", lambda self, name, *, limit: [record])
+    out = invoke_assert_code(0, ["errors", "crm_customers"]).stdout
+    assert not any(ch in out for ch in "\x1b\x07\x9b\r")
+    assert "\\x1b]0;pwned\\x07 \\x1b[31mred\\x1b[0m \\x9b2J \\x0d back" in out
+    # JSON keeps the text as it is (json escapes it)
+    document = json.loads(invoke_assert_code(0, ["errors", "crm_customers", "-o", "json"]).stdout)
+    assert document["errors"][0]["reason"] == hostile
 
 
 def test_errors_of_an_unknown_sync_is_exit_2(history) -> None:

@@ -183,3 +183,12 @@ def test_the_core_never_imports_the_cli_or_the_display() -> None:
             or name.startswith("rich.")
         }
         assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+
+
+def test_tables_and_lines_show_control_characters() -> None:
+    """Issue 10 item 6: text output displays escapes; tab and newline fold to spaces."""
+    table = Table(["key", "reason"], [["k\x1b[2J", "a\tb\nc \x1b]0;t\x07"]])
+    text = plain_table(table)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "k\\x1b[2J" in text and "a\\x09b\\x0ac \\x1b]0;t\\x07" in text
+    assert one_line("a\tb\nc \x1b]0;t\x07") == "a b c \\x1b]0;t\\x07"

@@ -24,7 +24,9 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from dbt_lambda_sync.engine.clock import FakeClock, SystemClock
 from dbt_lambda_sync.engine.invoker import (
+    MAX_ANSWER_BYTES,
     MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
     OUTCOMES,
     InvocationResult,
     build_lambda_client,
@@ -217,8 +219,36 @@ def test_huge_error_messages_are_capped(env_keys: None) -> None:
     body = json.dumps({"errorMessage": "x" * 100_000, "errorType": "ValueError"}).encode()
     result = run(lambda r: answer(body=body, X_Amz_Function_Error="Unhandled"))
     assert result.error_message is not None
-    assert MAX_MESSAGE_CHARS < len(result.error_message) < MAX_MESSAGE_CHARS + 100
+    assert len(result.error_message) == MAX_MESSAGE_CHARS
+    assert result.error_message.endswith("…")
     assert result.payload == body  # the payload itself is untouched
+
+
+def test_huge_error_types_are_capped(env_keys: None) -> None:
+    """Issue 10 item 5: a 3 MB errorType used to be stored whole on every row of the batch."""
+    body = json.dumps({"errorMessage": "m", "errorType": "T" * 3_000_000}).encode()
+    result = run(lambda r: answer(body=body, X_Amz_Function_Error="Unhandled" * 100))
+    assert result.error_code is not None and len(result.error_code) == MAX_NAME_CHARS
+    assert result.function_error is not None and len(result.function_error) == MAX_NAME_CHARS
+    assert len(result.failure_reason) <= MAX_NAME_CHARS + 2 + MAX_MESSAGE_CHARS
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            json.dumps({"errorType": "Bad\x00T\ud800", "errorMessage": "a\x00b\udfff"}),
+            "Bad\ufffdT\ufffd: a\ufffdb\ufffd",
+        ),
+        ('{"errorType": "T\\u0000", "errorMessage": "\\ud800"}', "T\ufffd: \ufffd"),
+        ("raw \x00 body \udcff", "Unhandled: raw \ufffd body " + "\ufffd" * 3),
+    ],
+)
+def test_error_text_is_storable(env_keys: None, body: str, reason: str) -> None:
+    """Issue 10 item 3: NUL and lone surrogates never reach the warehouse."""
+    raw = body.encode("utf-8", "surrogatepass")
+    result = run(lambda r: answer(body=raw, X_Amz_Function_Error="Unhandled"))
+    assert result.failure_reason == reason
 
 
 def test_throttled_with_retry_after_and_reason(env_keys: None) -> None:
@@ -470,6 +500,31 @@ def test_http_connection_dropped_mid_answer(endpoint: ScriptedEndpoint) -> None:
     assert result.status_code == 200  # the headers had arrived
     assert result.request_id
     assert_flags(result, retryable=True, fatal=False)
+
+
+def test_http_answer_over_the_size_cap_is_not_read(endpoint: ScriptedEndpoint) -> None:
+    """Issue 10 item 5: a custom endpoint's 400 MB answer used to be read whole."""
+    endpoint.script(Reply.ok(b'"' + b"x" * (MAX_ANSWER_BYTES + 10) + b'"'))
+    result = call(endpoint)
+    assert result.outcome == "invalid_response"
+    assert result.error_code == "ResponseTooLarge" and result.payload is None
+    assert "at most 6 MB" in (result.error_message or "")
+    assert_flags(result, retryable=True, fatal=False)
+    endpoint.script(Reply.ok(b'"' + b"x" * (MAX_ANSWER_BYTES - 10) + b'"'))
+    assert call(endpoint).outcome == "delivered"  # up to the cap, an answer is read
+
+
+def test_http_slow_drip_answer_is_bounded_by_the_deadline(endpoint: ScriptedEndpoint) -> None:
+    """Issue 10 item 8: one byte every 0.2 s keeps each socket read inside the read timeout;
+    the deadline bounds the whole call."""
+    endpoint.script(Reply.drip({"errors": []}, every=0.2))
+    result = call(endpoint, endpoint.client(read_timeout=1), deadline_seconds=0.7)
+    assert result.outcome == "network_error"
+    assert result.error_code == "AnswerDeadlineExceeded"
+    assert 650 <= result.duration_ms < 1500, result.duration_ms
+    assert_flags(result, retryable=True, fatal=False)
+    endpoint.script(Reply.drip(None, every=0.05))
+    assert call(endpoint, deadline_seconds=5).outcome == "delivered"
 
 
 def test_http_connection_reset_before_answer(endpoint: ScriptedEndpoint) -> None:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from dbt_lambda_sync.engine.clock import FakeClock
-from dbt_lambda_sync.engine.retry import RetryPolicy
+from dbt_lambda_sync.engine.retry import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 
 
 class FixedRandom(random.Random):
@@ -64,8 +64,22 @@ def test_retry_after_is_a_floor() -> None:
     assert policy.delay(0, retry_after=3.0) == 3.0  # jitter would say 0.25
     assert policy.delay(6, retry_after=3.0) == 15.0  # jitter (half of 30) is already longer
     assert policy.delay(0, retry_after=None) == 0.25
-    # Lambda may ask for more than max_delay: we still wait what it asks.
-    assert policy.delay(0, retry_after=120.0) == 120.0
+    # Lambda may ask for more than max_delay: we still wait what it asks, up to max_retry_after.
+    assert policy.delay(0, retry_after=45.0) == 45.0
+    assert policy.delay(0, retry_after=120.0) == MAX_RETRY_AFTER_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "too_long"),
+    [(None, False), (0.0, False), (60.0, False), (60.5, True), (1e5, True), (float("inf"), True)],
+)
+def test_a_wait_past_max_retry_after_is_not_retried_in_the_run(retry_after, too_long) -> None:
+    """Issue 10 item 7: Retry-After 1e5 (or inf) made a run wait a day (or forever)."""
+    policy = RetryPolicy(attempts=5)
+    assert policy.max_retry_after == MAX_RETRY_AFTER_SECONDS == 60.0
+    assert policy.waits_too_long(retry_after) is too_long
+    assert policy.delay(0, retry_after=retry_after) <= MAX_RETRY_AFTER_SECONDS
+    assert RetryPolicy(attempts=1, max_retry_after=5).waits_too_long(6.0)
 
 
 def test_a_retry_loop_on_a_fake_clock() -> None:
