@@ -147,7 +147,13 @@ class PlanStore:
             "columns": list(self.defn.columns) if self.defn.columns else None,
         }
 
+    def adopt_renamed(self, *, now: datetime) -> None:
+        """Adopts the state of the sync's previous name (``renamed_from``) if it still has any."""
+        if self.defn.renamed_from:
+            self.state.adopt(self.defn.renamed_from, now=now)
+
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
+        self.adopt_renamed(now=now)
         state = self.state.read()
         if force or not self.is_fresh(state):
             with self.warehouse.transaction():
@@ -268,6 +274,7 @@ class SyncRunner:
         self._plan_version: int | None = None  # of the plan this run reads its rows from
         self._plan_replaced = False  # a checkpoint found the plan recomputed: stop sending
         self._dry_bytes = 0
+        self._new_failures = 0
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
         # Where the rows to send come from: the stored plan's rows of these operations, in pages.
         self._plan_pages: Callable[[list[str]], Iterator[list[tuple]]] = lambda ops: (
@@ -293,6 +300,8 @@ class SyncRunner:
                 pass  # the lease expires on its own
 
     def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
+        # Adopting first: a full refresh then forgets the adopted snapshot, not the old state.
+        self.plans.adopt_renamed(now=started)
         if self.options.full_refresh:
             self.state.reset(now=started)
         state = self.plans.refresh(now=started)
@@ -333,6 +342,8 @@ class SyncRunner:
                     f" invoked: {self._fatal}"
                 )
             status = "partial" if self.counters.rejected_rows else "success"
+            if self.counters.rejected_rows:
+                self._new_failures = self.state.count_new_failures(self.run_id)
         except BaseException as exc:
             error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
             raise
@@ -682,6 +693,7 @@ class SyncRunner:
             duration_seconds=round(self.clock.monotonic() - start_clock, 3),
             error=error,
             event_bytes=self._dry_bytes if self.options.dry_run else None,
+            new_failures=None if self.options.dry_run else self._new_failures,
         )
 
 
