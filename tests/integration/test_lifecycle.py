@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.integration.conftest import SyncProject
+from tests.integration.conftest import SyncProject, execute
 
 MODEL_SQL = "select * from {{ ref('customers_seed') }}"
 
@@ -43,6 +43,11 @@ def test_skip_fail_on_new_and_every_resolution(project: SyncProject) -> None:
     project.rules(reject=["2", "3"])
     [first] = project.run("--fail-on", "new", expect=1)["runs"]
     assert (first["rejected_rows"], first["new_failures"]) == (2, 2)
+
+    # tables made before the resolution column get it (create_sync_tables' ALTER loop)
+    execute(project, "alter table {schema}.lambda_sync_errors drop column resolution")
+    project.cli("plan")
+    assert project.query("select resolution from {schema}.lambda_sync_errors") == [(None,)] * 2
 
     # the same rows fail again: not new, so --fail-on new exits 0 and the default still 1
     [again] = project.run("--fail-on", "new", expect=0)["runs"]
