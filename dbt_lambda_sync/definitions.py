@@ -210,6 +210,7 @@ class SyncDefinition:
     endpoint_url: str | None = None
     timeout_seconds: int = 900
     credentials: CredentialsConfig | None = None
+    renamed_from: str | None = None  # an old sync name whose state this sync adopts
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able view for ``validate --output json`` and debugging (external ID masked)."""
@@ -238,6 +239,7 @@ class SyncDefinition:
             "endpoint_url": self.endpoint_url,
             "timeout_seconds": self.timeout_seconds,
             "credentials": self.credentials.to_dict() if self.credentials else None,
+            "renamed_from": self.renamed_from,
         }
 
 
@@ -308,11 +310,45 @@ def load_definitions(models: Iterable[ModelRef]) -> list[SyncDefinition]:
                 )
             )
 
+    problems.extend(_rename_problems(definitions, owners))
     if problems:
         # Group by model, then sync; each sync's problems keep their field order (stable sort).
         problems.sort(key=lambda p: (p.model, p.sync or ""))
         raise DefinitionError(problems)
     return sorted(definitions, key=lambda d: d.name)
+
+
+def _rename_problems(
+    definitions: Sequence[SyncDefinition], owners: Mapping[str, Sequence[ModelRef]]
+) -> list[Problem]:
+    """renamed_from must name a sync that is no longer defined, and only one sync may adopt it."""
+    problems = []
+    adopters = Counter(d.renamed_from for d in definitions if d.renamed_from)
+    for d in definitions:
+        old = d.renamed_from
+        if old is None:
+            continue
+        if old in owners:
+            models = ", ".join(f"'{label}'" for label in _model_labels(owners[old]))
+            problems.append(
+                Problem(
+                    d.model.name,
+                    d.name,
+                    "renamed_from",
+                    f"names sync '{old}', which is still defined (on model {models}); a sync"
+                    " can adopt only the state of a sync whose definition is gone",
+                )
+            )
+        elif adopters[old] > 1:
+            problems.append(
+                Problem(
+                    d.model.name,
+                    d.name,
+                    "renamed_from",
+                    f"'{old}' is named by {adopters[old]} syncs; only one sync can adopt its state",
+                )
+            )
+    return problems
 
 
 def _model_labels(models: Sequence[ModelRef]) -> list[str]:
@@ -427,6 +463,7 @@ def _build(data: dict[str, Any], model: ModelRef, function: FunctionRef) -> Sync
         endpoint_url=data.get("endpoint_url"),
         timeout_seconds=int(data.get("timeout_seconds", 900)),
         credentials=CredentialsConfig(**creds) if creds is not None else None,
+        renamed_from=data.get("renamed_from"),
     )
 
 
@@ -569,6 +606,7 @@ _EXPECTED = {
     "credentials.profile": "the name of an AWS profile",
     "credentials.access_key_id_env": "the name of an environment variable",
     "credentials.secret_access_key_env": "the name of an environment variable",
+    "renamed_from": "the sync's previous name, such as crm_contacts",
 }
 
 
@@ -585,6 +623,12 @@ def _check_name(value: object) -> str | None:
     if isinstance(value, str) and _NAME_RE.fullmatch(value):
         return None
     return "must be " + _EXPECTED["name"]
+
+
+def _check_renamed_from(value: object) -> str | None:
+    if isinstance(value, str) and _NAME_RE.fullmatch(value):
+        return None
+    return "must be the sync's previous name: " + _EXPECTED["name"]
 
 
 def _check_function(value: object) -> str | None:
@@ -624,6 +668,7 @@ _FORMAT_CHECKS: dict[str, Callable[[object], str | None]] = {
     "credentials.external_id": check_external_id,
     "credentials.access_key_id_env": _check_env_var,
     "credentials.secret_access_key_env": _check_env_var,
+    "renamed_from": _check_renamed_from,
 }
 
 # When one field breaks several keywords, the first of these explains it best.
@@ -867,6 +912,11 @@ def _semantic_issues(data: dict[str, Any], model: ModelRef, issues: _Issues) -> 
                 f"is '{region}' but the function ARN is in '{function.region}'; make them agree "
                 "or remove region",
             )
+
+    renamed_from = data.get("renamed_from")
+    if renamed_from is not None and renamed_from == data.get("name"):
+        if not issues.covers(("renamed_from",)):
+            issues.add(("renamed_from",), "is the sync's own name; give its previous name")
 
     columns = data.get("columns")
     if isinstance(columns, list) and not issues.covers(("columns",)):

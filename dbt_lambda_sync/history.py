@@ -1,4 +1,5 @@
 """A sync's history as users see it: recent runs, current failures, and the reset action.
+(Skipping rows and pruning orphaned syncs are in ``lifecycle``.)
 
 Reads lambda_sync_runs, lambda_sync_errors and lambda_sync_state. The queries are read-only;
 ``reset_sync`` is the one write, and it runs under the sync's lease so that it can never race a
@@ -37,6 +38,9 @@ class DeclaredSync:
     name: str
     model: str
     initial_sync: str = "backfill"
+    renamed_from: str | None = None  # the old name whose state this sync adopts
+    orphaned: bool = False  # state in the warehouse, no definition
+    renamed_to: str | None = None  # an orphan that this declared sync's renamed_from adopts
 
 
 def declared_syncs(manifest: Any) -> list[DeclaredSync]:
@@ -47,11 +51,13 @@ def declared_syncs(manifest: Any) -> list[DeclaredSync]:
         for entry in entries if isinstance(entries, list) else [entries]:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 initial = entry.get("initial_sync")
+                renamed_from = entry.get("renamed_from")
                 found.append(
                     DeclaredSync(
                         name=entry["name"],
                         model=ref.name,
                         initial_sync=initial if initial in ("backfill", "skip") else "backfill",
+                        renamed_from=renamed_from if isinstance(renamed_from, str) else None,
                     )
                 )
     return sorted(found, key=lambda s: (s.name, s.model))
@@ -64,9 +70,11 @@ def select_syncs(declared: Sequence[DeclaredSync], selectors: Sequence[str]) -> 
     """
     if not selectors:
         return list(declared)
-    check_selectors(selectors, names={s.name for s in declared}, models={s.model for s in declared})
+    # An orphaned sync is named by its own name only: a model name means the model's syncs.
+    models = {s.model for s in declared if not s.orphaned}
+    check_selectors(selectors, names={s.name for s in declared}, models=models)
     chosen = set(selectors)
-    return [s for s in declared if s.name in chosen or s.model in chosen]
+    return [s for s in declared if s.name in chosen or (s.model in chosen and not s.orphaned)]
 
 
 def one_sync(declared: Sequence[DeclaredSync], name: str) -> DeclaredSync:
@@ -298,6 +306,26 @@ class History:
             ErrorRecord(key, op, reason, int(attempts or 0), first, last, run)
             for key, op, reason, attempts, first, last, run in rows
         ]
+
+    def syncs_with_state(self) -> list[tuple[str, str | None]]:
+        """(sync name, model name) of every sync with a state row or an open error, by name.
+
+        Every sync that has a snapshot, a plan or unsettled rows has a state row too (the plan
+        computation creates it), so the small state table and the open errors cover them all."""
+        found: dict[str, str | None] = {}
+        state, errors = self._table("state"), self._table("errors")
+        if errors is not None:
+            for name, model in self.warehouse.fetch_all(
+                f"select sync_name, max(model_name) from {errors}"
+                " where resolved_at is null group by sync_name"
+            ):
+                found[name] = model
+        if state is not None:
+            for name, model in self.warehouse.fetch_all(
+                f"select sync_name, model_name from {state}"
+            ):
+                found[name] = model or found.get(name)
+        return sorted(found.items())
 
     def snapshot_rows(self, sync_name: str) -> int:
         table = self._table("snapshots")

@@ -85,6 +85,8 @@ class RunSummary:
     error: str | None = None
     event_bytes: int | None = None  # dry runs: bytes of the events that would be sent
     note: str | None = None  # skipped runs: why nothing was sent
+    # Rows that failed in this run and were not failing before it (not for dry runs)
+    new_failures: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None or k == "error"}

@@ -264,7 +264,13 @@ class PlanStore:
             )
         return None
 
+    def adopt_renamed(self, *, now: datetime) -> None:
+        """Adopts the state of the sync's previous name (``renamed_from``) if it still has any."""
+        if self.defn.renamed_from:
+            self.state.adopt(self.defn.renamed_from, now=now)
+
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
+        self.adopt_renamed(now=now)
         state = self.state.read()
         if self.empty_build(state):
             # the relation holds no rows: a plan of it would remove every delivered row
@@ -403,6 +409,7 @@ class SyncRunner:
         self._interrupt: Interrupted | None = None  # a signal asked to stop: stop sending
         self._in_flight_at_stop = self._abandoned = 0
         self._dry_bytes = 0
+        self._new_failures = 0
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
         # Where the rows to send come from: the stored plan's rows of these operations, in pages.
         self._plan_pages: Callable[[list[str]], Iterator[list[tuple]]] = lambda ops: (
@@ -434,6 +441,8 @@ class SyncRunner:
                     pass  # the lease expires on its own
 
     def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
+        # Adopting first: a full refresh then forgets the adopted snapshot, not the old state.
+        self.plans.adopt_renamed(now=started)
         if self.options.full_refresh:
             self.state.reset(now=started)
         state = self.plans.refresh(now=started)
@@ -479,6 +488,8 @@ class SyncRunner:
                     f" invoked: {self._fatal}"
                 )
             status = "partial" if self.counters.rejected_rows else "success"
+            if self.counters.rejected_rows:
+                self._new_failures = self.state.count_new_failures(self.run_id)
         except KeyboardInterrupt as exc:
             status, error = "interrupted", self._interrupted_message(exc)
             raise
@@ -905,6 +916,7 @@ class SyncRunner:
             duration_seconds=round(self.clock.monotonic() - start_clock, 3),
             error=error,
             event_bytes=self._dry_bytes if self.options.dry_run else None,
+            new_failures=None if self.options.dry_run else self._new_failures,
         )
 
 

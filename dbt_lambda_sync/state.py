@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from dbt_lambda_sync.errors import LeaseHeldError
+from dbt_lambda_sync.errors import LeaseHeldError, UsageError
 from dbt_lambda_sync.warehouse import Warehouse
 
 DUPLICATE_KEY_REASON = "duplicate primary key"
@@ -159,6 +159,37 @@ class SyncState:
             " where sync_name = ? and lease_holder = ?",
             [self.sync_name, holder],
         )
+
+    def adopt(self, renamed_from: str, *, now: datetime) -> bool:
+        """Takes over the state of ``renamed_from``, this sync's previous name (macro
+        adopt_renamed_sync), in one transaction. Returns False when there is nothing to adopt:
+        the old name has no state (never had, pruned, or adopted already). Raises UsageError when
+        this sync has run already (its snapshot would be mixed with the old one), and
+        LeaseHeldError when a runner of the old name holds its lease."""
+        old = SyncState(self.warehouse, sync_name=renamed_from, model_name=self.model_name)
+        with self.warehouse.transaction():
+            old_state = old.read()
+            if old_state is None:
+                return False
+            own = self.read()
+            if own is not None and own.initialized:
+                raise UsageError(
+                    f"sync '{self.sync_name}' (model '{self.model_name}') has run already, so"
+                    f" its renamed_from '{renamed_from}' cannot adopt the state that"
+                    f" '{renamed_from}' still has: remove renamed_from and run dbt-lambda-sync"
+                    f" prune to drop it, or run dbt-lambda-sync reset {self.sync_name} to adopt"
+                    " it instead of this sync's own snapshot"
+                )
+            expires = old_state.lease_expires_at
+            if old_state.lease_holder and (expires is None or _naive(expires) >= now):
+                raise LeaseHeldError(renamed_from, old_state.lease_holder, expires or "?")
+            self.warehouse.call_macro(
+                "adopt_renamed_sync",
+                sync_name=self.sync_name,
+                model_name=self.model_name,
+                renamed_from=renamed_from,
+            )
+        return True
 
     def mark_plan_sent(self) -> None:
         """Records that a run starts sending the stored plan: whatever of it is not confirmed when
@@ -375,7 +406,7 @@ class SyncState:
                 " else ? end,"
                 " first_failed_at = case when resolved_at is null then first_failed_at else ? end,"
                 " last_failed_run_id = ?, last_failed_at = ?, row_json = ?,"
-                " resolved_at = null, resolved_run_id = null"
+                " resolved_at = null, resolved_run_id = null, resolution = null"
                 " where sync_name = ? and primary_key_value = ?",
                 [
                     failure.operation,
@@ -426,13 +457,32 @@ class SyncState:
         )
 
     def resolve_unneeded_errors(self, *, run_id: str, now: datetime) -> None:
-        """Resolves open errors whose key no longer needs sending (absent from the fresh plan)."""
+        """Resolves open errors whose key no longer needs sending (absent from the fresh plan).
+
+        A key still in the snapshot is in the model as last delivered: a later version of the
+        row, or its return to the delivered one, made the failed event moot (``superseded``).
+        A key in neither left the model (``removed_from_model``).
+        """
         self.warehouse.execute(
-            f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?"
+            f"update {self.table('errors')} set resolved_at = ?, resolved_run_id = ?,"
+            " resolution = case when primary_key_value in"
+            f" (select primary_key from {self.table('snapshots')} where sync_name = ?)"
+            " then 'superseded' else 'removed_from_model' end"
             " where sync_name = ? and resolved_at is null and primary_key_value not in"
             f" (select primary_key from {self.table('plans')} where sync_name = ?)",
-            [now, run_id, self.sync_name, self.sync_name],
+            [now, run_id, self.sync_name, self.sync_name, self.sync_name],
         )
+
+    def count_new_failures(self, run_id: str) -> int:
+        """Rows that failed in this run and were not already failing before it: a failure
+        that opens or reopens an error row starts its episode in this run (first_failed_run_id).
+        Duplicate keys are invalid rows, not failures."""
+        rows = self.warehouse.fetch_all(
+            f"select count(*) from {self.table('errors')} where sync_name = ?"
+            " and resolved_at is null and first_failed_run_id = ? and operation <> 'duplicate'",
+            [self.sync_name, run_id],
+        )
+        return int(rows[0][0])
 
 
 def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
@@ -453,6 +503,13 @@ def _counter_columns() -> list[str]:
 
 def _counter_values(counters: RunCounters) -> list[int]:
     return [getattr(counters, name) for name in _counter_columns()]
+
+
+def _naive(moment: datetime) -> datetime:
+    """Naive UTC, as the package stores timestamps (a driver may hand back an aware one)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
 
 
 def sql_time(moment: datetime) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from dbt_lambda_sync.cli import build, failures, plan, reset, run, status, validate
+from dbt_lambda_sync.cli import build, failures, plan, prune, reset, run, status, validate
 from dbt_lambda_sync.cli.common import (
     EXIT_ENVIRONMENT,
     EXIT_OK,
@@ -128,5 +128,5 @@ def _fix_malloc_mmap_threshold() -> None:
         pass  # not glibc (musl has no mallopt): nothing to fix
 
 
-for _module in (validate, plan, run, build, status, failures, reset):
+for _module in (validate, plan, run, build, status, failures, reset, prune):
     main.add_command(_module.COMMAND)

@@ -22,6 +22,7 @@ from dbt_lambda_sync.cli.common import (
 from dbt_lambda_sync.cli.run import (
     SyncOutcome,
     deliver,
+    fail_on_option,
     runs_document,
     runs_exit_code,
     show_outcomes,
@@ -138,8 +139,9 @@ def build_document(
 )
 @project_options
 @output_option
+@fail_on_option
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED, metavar="[DBT BUILD ARGS]...")
-def build(args: ProjectArgs, output: str, dbt_args: tuple[str, ...]) -> None:
+def build(args: ProjectArgs, output: str, fail_on: str, dbt_args: tuple[str, ...]) -> None:
     """Run `dbt build`, then deliver the changes of the models it built, and only those.
 
     Any option `dbt build` takes (--select, --exclude, --full-refresh, --threads...) goes to
@@ -151,7 +153,8 @@ def build(args: ProjectArgs, output: str, dbt_args: tuple[str, ...]) -> None:
     Exit codes:
       0  dbt succeeded and every sync delivered everything
       1  dbt had failures (the syncs of the models that built still ran), or some
-         rows were rejected or failed; a sync that could not run (3) outranks it
+         rows were rejected or failed (with --fail-on new: rows not already failing
+         before this run); a sync that could not run (3) outranks it
       2  invalid definitions, or dbt could not start the build (bad arguments, project)
       3  a sync could not run (warehouse unreachable, lease held, credentials refused)
 
@@ -172,7 +175,9 @@ def build(args: ProjectArgs, output: str, dbt_args: tuple[str, ...]) -> None:
     outcomes: list[SyncOutcome] = []
     if selected:
         with project.open_warehouse() as warehouse, make_reporter() as reporter:
-            outcomes = deliver(warehouse, selected, options=RunOptions(), reporter=reporter)
+            outcomes = deliver(
+                warehouse, selected, options=RunOptions(), reporter=reporter, fail_on=fail_on
+            )
     else:
         click.echo("No synced model built in this dbt build; nothing to deliver.", err=True)
     if output == "json":

@@ -6,12 +6,19 @@ import click
 
 from dbt_lambda_sync.cli.common import load_project, project_options
 from dbt_lambda_sync.history import ResetResult, declared_syncs, one_sync, reset_sync
+from dbt_lambda_sync.lifecycle import all_syncs
 from dbt_lambda_sync.runner import utcnow
 from dbt_lambda_sync.warehouse import ProjectArgs
 
 
 def reset_message(result: ResetResult) -> str:
     sync = result.sync
+    if sync.orphaned:
+        return (
+            f"Reset {sync.name}: forgot the snapshot of {result.snapshot_rows:,} delivered row(s)"
+            f" and the stored plan. It has no definition any more: dbt-lambda-sync prune removes"
+            " the rest of its state."
+        )
     next_run = (
         "records the current rows and sends nothing (initial_sync: skip)"
         if sync.initial_sync == "skip"
@@ -38,15 +45,17 @@ def reset(sync: str, args: ProjectArgs) -> None:
 
     Asks no questions. Takes the sync's lease first, so it fails (exit 3) while a run of the
     sync is in progress. Nothing is sent; the next `run` sends (initial_sync: backfill) or
-    records (skip) every current row. SYNC is a sync name, or a model that has one sync.
+    records (skip) every current row. SYNC is a sync name, or a model that has one sync, or a
+    sync that has state but no definition any more.
 
     \b
     Example:
       dbt-lambda-sync reset crm_customers && dbt-lambda-sync run -s crm_customers
     """
     project = load_project(args)
-    target = one_sync(declared_syncs(project.manifest), sync)
+    declared = declared_syncs(project.manifest)
     with project.open_warehouse() as warehouse:
+        target = one_sync(all_syncs(warehouse, declared), sync)
         result = reset_sync(warehouse, target, now=utcnow())
     click.echo(reset_message(result))
 

@@ -38,12 +38,15 @@ class SyncOutcome:
     model: str
     summary: RunSummary | None
     error: SyncError | None = None
+    fail_on: str = "any"  # 'any' rejected row exits 1, or only 'new' ones (see FAIL_ON)
 
     @property
     def exit_code(self) -> int:
         if self.error is not None:
             return exit_code_of(self.error)
         if self.summary is not None and self.summary.rejected_rows:
+            if self.fail_on == "new" and not self.summary.new_failures:
+                return EXIT_OK  # every failed row was already failing before this run
             return EXIT_REJECTED
         return EXIT_OK
 
@@ -72,6 +75,7 @@ def deliver(
     *,
     options: RunOptions,
     reporter: Any,
+    fail_on: str = "any",
 ) -> list[SyncOutcome]:
     """Runs each sync in turn; one that cannot run does not stop the others."""
     recorder = _Recorder(reporter)
@@ -87,11 +91,25 @@ def deliver(
                 traceback.print_exc()
             reporter.sync_failed(defn.name, str(error))
             outcomes.append(
-                SyncOutcome(defn.name, defn.model.name, recorder.finished.get(defn.name), error)
+                SyncOutcome(
+                    defn.name, defn.model.name, recorder.finished.get(defn.name), error, fail_on
+                )
             )
         else:
-            outcomes.append(SyncOutcome(defn.name, defn.model.name, summary))
+            outcomes.append(SyncOutcome(defn.name, defn.model.name, summary, fail_on=fail_on))
     return outcomes
+
+
+FAIL_ON = ("new", "any")
+
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="any",
+    show_default=True,
+    help="any: exit 1 when any row failed. new: only when a row failed that was not already"
+    " failing before this run.",
+)
 
 
 def runs_exit_code(outcomes: Sequence[SyncOutcome]) -> int:
@@ -180,21 +198,28 @@ def show_outcomes(outcomes: Sequence[SyncOutcome], *, output: str) -> None:
     help="Forget the snapshot first: this run is a first run. With --dry-run: preview that"
     " resend, forgetting nothing.",
 )
+@fail_on_option
 def run(
-    args: ProjectArgs, selectors: list[str], output: str, dry_run: bool, full_refresh: bool
+    args: ProjectArgs,
+    selectors: list[str],
+    output: str,
+    dry_run: bool,
+    full_refresh: bool,
+    fail_on: str,
 ) -> None:
     """Deliver the pending changes of each sync to its Lambda function.
 
     Shows live progress on a terminal (plain lines otherwise, on stderr), then a summary table
-    on stdout. Exit 0: all delivered; 1: some rows rejected or failed (see `errors SYNC`);
-    2: invalid definitions or usage; 3: a sync could not run. A sync that cannot run does not
-    stop the others.
+    on stdout. Exit 0: all delivered; 1: some rows rejected or failed (see `errors SYNC`;
+    with --fail-on new, only rows that were not already failing); 2: invalid definitions or
+    usage; 3: a sync could not run. A sync that cannot run does not stop the others.
 
     \b
     Examples:
       dbt build && dbt-lambda-sync run
       dbt-lambda-sync run --select customers --dry-run
       dbt-lambda-sync run -s crm_customers --full-refresh --output json
+      dbt-lambda-sync run --fail-on new         # alert only on rows that newly failed
     """
     project = load_project(args)
     definitions = project.definitions(selectors)
@@ -202,7 +227,9 @@ def run(
     if not definitions:
         click.echo("No syncs to run: no model declares config.meta.lambda_sync.", err=True)
     with project.open_warehouse() as warehouse, make_reporter() as reporter:
-        outcomes = deliver(warehouse, definitions, options=options, reporter=reporter)
+        outcomes = deliver(
+            warehouse, definitions, options=options, reporter=reporter, fail_on=fail_on
+        )
     show_outcomes(outcomes, output=output)
     sys.exit(runs_exit_code(outcomes))
 

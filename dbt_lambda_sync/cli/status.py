@@ -17,6 +17,7 @@ from dbt_lambda_sync.cli.common import (
 )
 from dbt_lambda_sync.display import Table, format_duration, one_line, print_table
 from dbt_lambda_sync.history import DeclaredSync, History, RunRecord, declared_syncs, select_syncs
+from dbt_lambda_sync.lifecycle import all_syncs
 from dbt_lambda_sync.runner import utcnow
 from dbt_lambda_sync.warehouse import ProjectArgs
 
@@ -35,6 +36,8 @@ def status_document(
             {
                 "name": s.name,
                 "model": s.model,
+                "orphaned": s.orphaned,
+                "renamed_to": s.renamed_to,
                 "open_errors": open_errors.get(s.name, 0),
                 "invalid": invalid.get(s.name, 0),
                 "runs": [r.to_json() for r in runs.get(s.name, [])],
@@ -55,7 +58,14 @@ def status_table(
     for s in syncs:
         errors = open_errors.get(s.name, 0)
         bad = invalid.get(s.name, 0)
-        if not runs.get(s.name):
+        if s.orphaned:
+            note = (
+                f"renamed to {s.renamed_to}: adopted by its next plan or run"
+                if s.renamed_to
+                else "no definition; dbt-lambda-sync prune removes its state"
+            )
+            rows.append([s.name, "orphaned", None, None, None, None, None, None, errors, bad, note])
+        elif not runs.get(s.name):
             rows.append([s.name, "never run", None, None, None, None, None, None, errors, bad, ""])
         for r in runs.get(s.name, []):
             started = r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else ""
@@ -101,7 +111,9 @@ def status(args: ProjectArgs, selectors: list[str], output: str, limit: int) -> 
     A run shown as "interrupted" is still "running" in the table, but its runner no longer holds
     the sync's lease (it was killed); the next run re-sends what it had not checkpointed.
     "open errors" counts the sync's current failures (see `errors SYNC`); "invalid" the rows
-    its last capture could not plan (null or duplicated key: lambda_sync_invalid_rows).
+    its last capture could not plan (null or duplicated key: lambda_sync_invalid_rows). A sync
+    that has state in the warehouse but no definition any more (renamed or removed) is listed as
+    "orphaned": `dbt-lambda-sync prune` removes its state, or `renamed_from` adopts it.
 
     \b
     Examples:
@@ -110,9 +122,10 @@ def status(args: ProjectArgs, selectors: list[str], output: str, limit: int) -> 
       dbt-lambda-sync status --output json | jq '.syncs[].runs[0].status'
     """
     project = load_project(args)
-    syncs = select_syncs(declared_syncs(project.manifest), selectors)
-    names = [s.name for s in syncs]
+    declared = declared_syncs(project.manifest)
     with project.open_warehouse() as warehouse:
+        syncs = select_syncs(all_syncs(warehouse, declared), selectors)
+        names = [s.name for s in syncs]
         history = History(warehouse)
         runs = history.recent_runs(names, limit=limit, now=utcnow())
         open_errors = history.open_error_counts(names)

@@ -76,6 +76,7 @@
   {%- endif -%}
   {%- do run_query("update " ~ errors ~ " set resolved_at = cast(" ~ dbt_lambda_sync.sql_literal(now)
       ~ " as " ~ dbt.type_timestamp() ~ "), resolved_run_id = " ~ dbt_lambda_sync.sql_literal(run_id)
+      ~ ", resolution = " ~ dbt_lambda_sync.sql_literal('delivered')
       ~ " where sync_name = " ~ sync ~ " and resolved_at is null and primary_key_value in"
       ~ " (select primary_key from " ~ plans ~ " as plans where sync_name = " ~ sync
       ~ " and operation <> 'duplicate' and " ~ rows_where ~ ")") -%}

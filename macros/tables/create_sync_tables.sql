@@ -123,20 +123,34 @@
       last_failed_at " ~ ts ~ ",
       row_json " ~ text ~ ",
       resolved_at " ~ ts ~ ",
-      resolved_run_id " ~ text ~ ")") -%}
+      resolved_run_id " ~ text ~ ",
+      resolution " ~ text ~ ")") -%}
   {%- for statement in statements -%}
     {%- do run_query(statement) -%}
   {%- endfor -%}
-  {#- plan_version is bumped by every plan computation: a checkpoint applies seqs only of the plan
-      its rows were read from. Tables created before it existed get it (looked up first, because
-      ALTER TABLE locks the table on PostgreSQL even when the column exists). -#}
-  {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
-      | map(attribute='name') | map('lower') | list -%}
-  {%- set added_columns = [('plan_version', int), ('plan_sent_version', int),
-      ('empty_build_invocation_id', text), ('plan_key_signature', text),
-      ('snapshot_key_signature', text), ('plan_columns', text), ('snapshot_columns', text)] -%}
-  {%- for column, type in added_columns if column not in state_columns -%}
-    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ type) -%}
+  {#- Columns added since the tables were first released, added to tables created before them
+      (looked up first, because ALTER TABLE locks the table on PostgreSQL even when the column
+      exists). plan_version is bumped by every plan computation: a checkpoint applies seqs only of
+      the plan its rows were read from. resolution says how an error row was resolved. -#}
+  {%- set added_columns = [
+      ('lambda_sync_state', 'plan_version', int),
+      ('lambda_sync_state', 'plan_sent_version', int),
+      ('lambda_sync_state', 'empty_build_invocation_id', text),
+      ('lambda_sync_state', 'plan_key_signature', text),
+      ('lambda_sync_state', 'snapshot_key_signature', text),
+      ('lambda_sync_state', 'plan_columns', text),
+      ('lambda_sync_state', 'snapshot_columns', text),
+      ('lambda_sync_errors', 'resolution', text),
+  ] -%}
+  {%- set existing = {} -%}
+  {%- for table, column, type in added_columns -%}
+    {%- if table not in existing -%}
+      {%- do existing.update({table: adapter.get_columns_in_relation(rel(table))
+          | map(attribute='name') | map('lower') | list}) -%}
+    {%- endif -%}
+    {%- if column not in existing[table] -%}
+      {%- do run_query("alter table " ~ rel(table) ~ " add column " ~ column ~ " " ~ type) -%}
+    {%- endif -%}
   {%- endfor -%}
   {%- do dbt_lambda_sync.create_sync_indexes() -%}
 {%- endmacro %}

@@ -121,13 +121,13 @@ def project(monkeypatch: pytest.MonkeyPatch) -> FakeProject:
 
 def test_group_help_lists_commands_and_exit_codes() -> None:
     text = invoke_assert_code(0, ["--help"]).stdout
-    for command in ("validate", "plan", "run", "build", "status", "errors", "reset"):
+    for command in ("validate", "plan", "run", "build", "status", "errors", "reset", "prune"):
         assert f"\n  {command} " in text
     assert "Exit codes:" in text and "  3  a sync could not run" in text
 
 
 @pytest.mark.parametrize(
-    "command", ["validate", "plan", "run", "build", "status", "errors", "reset"]
+    "command", ["validate", "plan", "run", "build", "status", "errors", "reset", "prune"]
 )
 def test_every_command_has_an_example(command: str) -> None:
     text = invoke_assert_code(0, [command, "--help"]).stdout
@@ -420,6 +420,8 @@ def history(project, monkeypatch) -> None:
     ]
     for module in (status, failures, reset):
         monkeypatch.setattr(module, "declared_syncs", lambda manifest: declared)
+        # no orphaned syncs here (tests/unit/test_lifecycle_cli.py has them)
+        monkeypatch.setattr(module, "all_syncs", lambda warehouse, declared: list(declared))
     monkeypatch.setattr(status, "History", FakeHistory)
     monkeypatch.setattr(failures, "History", FakeHistory)
 
