@@ -230,8 +230,8 @@ class PlanStore:
                 return None
             return (
                 f"{where}: its next run is a first run and sends every row of the model as added"
-                " (reason first_run): no row was delivered under this sync name yet (a renamed"
-                " sync starts again from nothing)"
+                " (reason first_run): nothing was delivered under this sync name yet, or it was"
+                " reset (a renamed sync starts again from nothing)"
             )
         delivered = self.warehouse.fetch_all(
             f"select count(*) from {self.state.table('snapshots')} where sync_name = ?",

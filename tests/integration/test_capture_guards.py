@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import SyncProject
+from tests.integration.conftest import SyncProject, execute
 
 pytestmark = pytest.mark.integration
 
@@ -190,3 +190,31 @@ def test_null_and_duplicate_keys_are_recorded_where_they_can_be_found(
     assert [(key, reason) for key, reason, _ in invalid_rows(project)] == [(None, "null_key")]
     status = json.loads(project.cli("status", "--output", "json").stdout)["syncs"][0]
     assert status["invalid"] == 1
+
+
+def test_state_of_an_earlier_version_is_upgraded_and_adopts_the_signature(
+    project: SyncProject,
+) -> None:
+    setup(project)
+    project.run()
+    # tables as the previous version left them: no signature columns, no invalid rows table
+    for column in (
+        "empty_build_invocation_id",
+        "plan_key_signature",
+        "snapshot_key_signature",
+        "plan_columns",
+        "snapshot_columns",
+    ):
+        execute(project, f"alter table {{schema}}.lambda_sync_state drop column {column}")
+    execute(project, "drop table {schema}.lambda_sync_invalid_rows")
+    project.clear_events()
+
+    project.seed("customers_seed", [*CUSTOMERS[:2], {**CUSTOMERS[2], "email": "c@example.com"}])
+    project.build()
+    plan = project.plan()["crm_customers"]
+    assert (plan["changed"], plan["reason"], plan["blocked"]) == (1, None, None)
+    assert project.run()["runs"][0]["delivered_rows"] == 1
+    # the signature adopted from the model now guards the snapshot
+    project.model("customers", MODEL_SQL, project.sync_config(primary_key="ref"))
+    project.build()
+    assert project.plan()["crm_customers"]["reason"] == "primary_key_changed"
