@@ -31,6 +31,8 @@
       plan_sent_version " ~ int ~ ",
       lease_holder " ~ text ~ ",
       lease_expires_at " ~ ts ~ ",
+      lease_host " ~ text ~ ",
+      lease_pid " ~ int ~ ",
       updated_at " ~ ts ~ ")") -%}
   {#- What was last delivered, per sync and key: the compared columns' hash and the row as sent. -#}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_snapshots') ~ " (
@@ -113,12 +115,15 @@
     {%- do run_query(statement) -%}
   {%- endfor -%}
   {#- plan_version is bumped by every plan computation: a checkpoint applies seqs only of the plan
-      its rows were read from. Tables created before it existed get it (looked up first, because
-      ALTER TABLE locks the table on PostgreSQL even when the column exists). -#}
+      its rows were read from; lease_host and lease_pid name the lease holder's process. Tables
+      created before a column existed get it (looked up first, because ALTER TABLE locks the
+      table on PostgreSQL even when the column exists). -#}
   {%- set state_columns = adapter.get_columns_in_relation(rel('lambda_sync_state'))
       | map(attribute='name') | map('lower') | list -%}
-  {%- for column in ['plan_version', 'plan_sent_version'] if column not in state_columns -%}
-    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ int) -%}
+  {%- set added = [('plan_version', int), ('plan_sent_version', int), ('lease_host', text),
+                   ('lease_pid', int)] -%}
+  {%- for column, type in added if column not in state_columns -%}
+    {%- do run_query("alter table " ~ rel('lambda_sync_state') ~ " add column " ~ column ~ " " ~ type) -%}
   {%- endfor -%}
   {%- do dbt_lambda_sync.create_sync_indexes() -%}
 {%- endmacro %}
