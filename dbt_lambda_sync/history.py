@@ -386,7 +386,7 @@ def reset_sync(warehouse: Warehouse, sync: DeclaredSync, *, now: datetime) -> Re
     warehouse.call_macro("create_sync_tables")
     state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
     holder = f"reset-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
-    state.acquire_lease(holder, now=now, expires_at=now + timedelta(seconds=RESET_LEASE_SECONDS))
+    state.acquire_lease(holder, lease_seconds=RESET_LEASE_SECONDS)
     try:
         history = History(warehouse)
         snapshot_rows = history.snapshot_rows(sync.name)

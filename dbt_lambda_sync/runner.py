@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
@@ -374,7 +374,7 @@ class SyncRunner:
         reporter: Reporter | None = None,
         clock: Clock | None = None,
         client_factory: Callable[[SyncDefinition], Any] | None = None,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime] | None = None,
         stops: StopRequests | None = None,
     ):
         self.warehouse = warehouse
@@ -383,12 +383,12 @@ class SyncRunner:
         self.reporter = reporter or NullReporter()
         self.clock = clock or SystemClock()
         self.client_factory = client_factory or lambda_client_for
-        self.now = now
+        self.now = now or utcnow
         self.stops = stops or process_stops
         self.plans = PlanStore(warehouse, defn)
         self.state = self.plans.state
         self.counters = RunCounters()
-        self.run_id = new_run_id(now())
+        self.run_id = new_run_id(self.now())
         self.holder = f"{self.run_id} (pid {os.getpid()} on {socket.gethostname()})"
         self._pending = Checkpoint()
         self._invocation_numbers = itertools.count(1)
@@ -431,7 +431,7 @@ class SyncRunner:
         # Holding the lease, a signal only asks the run to stop at its next safe point: it then
         # checkpoints, records itself as interrupted and releases the lease (interrupts.py).
         with self.stops.deferring():
-            self.state.acquire_lease(self.holder, now=started, expires_at=self._lease_expiry())
+            self.state.acquire_lease(self.holder, lease_seconds=self.options.lease_seconds)
             try:
                 return self._run_holding_lease(started, start_clock)
             finally:
@@ -858,7 +858,7 @@ class SyncRunner:
         now); returns the write, to run on any thread that has a warehouse connection."""
         pending, self._pending = self._pending, Checkpoint()
         counters = dataclasses.replace(self.counters)
-        now, lease_expires_at = self.now(), self._lease_expiry()
+        now = self.now()
 
         def write() -> None:
             applied = self.state.write_checkpoint(
@@ -867,16 +867,13 @@ class SyncRunner:
                 now=now,
                 counters=counters,
                 lease_holder=self.holder,
-                lease_expires_at=lease_expires_at,
+                lease_seconds=self.options.lease_seconds,
                 plan_version=self._plan_version,
             )
             if not applied:
                 self._plan_replaced = True
 
         return write
-
-    def _lease_expiry(self) -> datetime:
-        return self.now() + timedelta(seconds=self.options.lease_seconds)
 
     def _report_progress(self, started_clock: float) -> None:
         planned = (

@@ -7,6 +7,8 @@ invocation log, the errors and the run's counters are written, together or not a
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -109,6 +111,7 @@ class SyncState:
         self.sync_name = sync_name
         self.model_name = model_name
         self._tables: dict[str, Any] = {}
+        self._clock_sql: dict[float | None, str] = {}
 
     def table(self, name: str) -> Any:
         if name not in self._tables:
@@ -134,29 +137,61 @@ class SyncState:
             "ensure_state_row", sync_name=self.sync_name, model_name=self.model_name
         )
 
-    def acquire_lease(self, holder: str, *, now: datetime, expires_at: datetime) -> None:
-        """Takes the sync's lease, or raises LeaseHeldError naming who holds it."""
+    def utc_now_sql(self, plus_seconds: float | None = None) -> str:
+        """The warehouse's clock (plus some seconds) as SQL: leases are judged by it alone."""
+        if plus_seconds not in self._clock_sql:
+            self._clock_sql[plus_seconds] = str(
+                self.warehouse.call_macro("utc_now", plus_seconds=plus_seconds)
+            ).strip()
+        return self._clock_sql[plus_seconds]
+
+    def acquire_lease(self, holder: str, *, lease_seconds: float) -> None:
+        """Takes the sync's lease for ``lease_seconds``, or raises LeaseHeldError naming who
+        holds it. A lease is free when it has expired by the warehouse's clock, or at once when
+        its holder ran on this host and its process is gone (killed, crashed)."""
+        host, pid = this_host(), os.getpid()
+        expires_at, now = self.utc_now_sql(lease_seconds), self.utc_now_sql()
+        take = (
+            f"update {self.table('state')} set lease_holder = ?, lease_expires_at = {expires_at},"
+            " lease_host = ?, lease_pid = ? where sync_name = ?"
+        )
         with self.warehouse.transaction():
             self.ensure_row()
             # One conditional UPDATE: the row lock makes it atomic between concurrent runners.
             self.warehouse.execute(
-                f"update {self.table('state')} set lease_holder = ?, lease_expires_at = ?"
-                " where sync_name = ? and (lease_holder is null or lease_expires_at is null"
-                " or lease_expires_at < ? or lease_holder = ?)",
-                [holder, expires_at, self.sync_name, now, holder],
+                f"{take} and (lease_holder is null or lease_expires_at is null"
+                f" or lease_expires_at < {now} or lease_holder = ?)",
+                [holder, host, pid, self.sync_name, holder],
             )
-        state = self.read()
-        if state is None or state.lease_holder != holder:
+        current = self._lease()
+        if current is not None and current[0] != holder and _dead_here(current, host, pid):
+            # Conditional on the dead holder still holding it: of two runners taking it over at
+            # once, one wins.
+            self.warehouse.execute(
+                f"{take} and lease_holder = ? and lease_host = ? and lease_pid = ?",
+                [holder, host, pid, self.sync_name, current[0], host, current[3]],
+            )
+            current = self._lease()
+        if current is None or current[0] != holder:
             raise LeaseHeldError(
                 self.sync_name,
-                state.lease_holder if state else "another runner",
-                state.lease_expires_at if state else "?",
+                current[0] if current else "another runner",
+                current[1] if current else "?",
             )
+
+    def _lease(self) -> tuple[str | None, Any, str | None, int | None] | None:
+        """(lease_holder, lease_expires_at, lease_host, lease_pid) of the sync's state row."""
+        rows = self.warehouse.fetch_all(
+            "select lease_holder, lease_expires_at, lease_host, lease_pid"
+            f" from {self.table('state')} where sync_name = ?",
+            [self.sync_name],
+        )
+        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
 
     def release_lease(self, holder: str) -> None:
         self.warehouse.execute(
-            f"update {self.table('state')} set lease_holder = null, lease_expires_at = null"
-            " where sync_name = ? and lease_holder = ?",
+            f"update {self.table('state')} set lease_holder = null, lease_expires_at = null,"
+            " lease_host = null, lease_pid = null where sync_name = ? and lease_holder = ?",
             [self.sync_name, holder],
         )
 
@@ -337,7 +372,7 @@ class SyncState:
         now: datetime,
         counters: RunCounters,
         lease_holder: str,
-        lease_expires_at: datetime,
+        lease_seconds: float,
         plan_version: int | None,
     ) -> bool:
         """Writes one checkpoint. Returns False when the confirmed rows could not be applied
@@ -349,9 +384,9 @@ class SyncState:
             # updates before it touches the plan, so the plan cannot change under this checkpoint.
             # Renewing inside the checkpoint: a runner that lost its lease writes nothing.
             wh.execute(
-                f"update {self.table('state')} set lease_expires_at = ?"
-                " where sync_name = ? and lease_holder = ?",
-                [lease_expires_at, self.sync_name, lease_holder],
+                f"update {self.table('state')} set lease_expires_at ="
+                f" {self.utc_now_sql(lease_seconds)} where sync_name = ? and lease_holder = ?",
+                [self.sync_name, lease_holder],
             )
             held = wh.fetch_all(
                 f"select lease_holder, lease_expires_at, plan_version from {self.table('state')}"
@@ -486,6 +521,42 @@ class SyncState:
             [self.sync_name, run_id],
         )
         return int(rows[0][0])
+
+
+def this_host() -> str:
+    """This machine as lease_host: its host name and, on Linux, its process-id namespace, so that
+    containers sharing a host name (a Kubernetes pod) never judge each other's process ids."""
+    name = socket.gethostname()
+    try:
+        return f"{name} pidns:{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return name
+
+
+def process_gone(pid: int) -> bool:
+    """True only when no process ``pid`` exists on this host (or it is a zombie, dead but not yet
+    reaped). Any doubt (another user's process, no POSIX signals) counts as alive."""
+    if os.name != "posix" or pid <= 0:
+        return False  # on Windows, os.kill(pid, 0) would send the process a Ctrl-C
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _dead_here(lease: tuple, host: str, pid: int) -> bool:
+    """The lease's holder ran on this host, as another process that no longer exists."""
+    _, _, lease_host, lease_pid = lease
+    if lease_host != host or lease_pid is None or int(lease_pid) == pid:
+        return False
+    return process_gone(int(lease_pid))
 
 
 def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:

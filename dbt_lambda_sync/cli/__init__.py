@@ -53,12 +53,15 @@ class _Group(click.Group):
             _stop(str(exc), exit_code_of(exc))
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (interrupts.py)
             name = getattr(exc, "signal_name", "SIGINT")
-            click.echo(
+            message = (
                 f"Interrupted by {name}: every sync's progress up to its last checkpoint is kept,"
-                " its run recorded as interrupted and its lease released.",
-                err=True,
+                " its run recorded as interrupted and its lease released."
             )
-            sys.exit(getattr(exc, "exit_code", EXIT_INTERRUPTED))
+            code = getattr(exc, "exit_code", EXIT_INTERRUPTED)
+            click.echo(message, err=True)
+            if wants_json():
+                print_json({"error": message, "exit_code": code})
+            sys.exit(code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # a bug: still no traceback unless asked, and never exit 1

@@ -38,6 +38,8 @@
       snapshot_columns " ~ text ~ ",
       lease_holder " ~ text ~ ",
       lease_expires_at " ~ ts ~ ",
+      lease_host " ~ text ~ ",
+      lease_pid " ~ int ~ ",
       updated_at " ~ ts ~ ")") -%}
   {#- What was last delivered, per sync and key: the compared columns' hash and the row as sent. -#}
   {%- do statements.append("create table if not exists " ~ rel('lambda_sync_snapshots') ~ " (
@@ -131,7 +133,8 @@
   {#- Columns added since the tables were first released, added to tables created before them
       (looked up first, because ALTER TABLE locks the table on PostgreSQL even when the column
       exists). plan_version is bumped by every plan computation: a checkpoint applies seqs only of
-      the plan its rows were read from. resolution says how an error row was resolved. -#}
+      the plan its rows were read from; lease_host and lease_pid name the lease holder's
+      process. resolution says how an error row was resolved. -#}
   {%- set added_columns = [
       ('lambda_sync_state', 'plan_version', int),
       ('lambda_sync_state', 'plan_sent_version', int),
@@ -140,6 +143,8 @@
       ('lambda_sync_state', 'snapshot_key_signature', text),
       ('lambda_sync_state', 'plan_columns', text),
       ('lambda_sync_state', 'snapshot_columns', text),
+      ('lambda_sync_state', 'lease_host', text),
+      ('lambda_sync_state', 'lease_pid', int),
       ('lambda_sync_errors', 'resolution', text),
   ] -%}
   {%- set existing = {} -%}

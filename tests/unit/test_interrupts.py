@@ -78,3 +78,28 @@ def test_leaving_the_daemon_pool_does_not_wait_for_calls_in_flight() -> None:
     assert all(t.daemon for t in threading.enumerate() if t.name.startswith("t_"))
     release.set()
     assert future.result(timeout=5) is True
+
+
+@pytest.mark.parametrize(("error", "code"), [(Terminated(), 143), (Interrupted(), 130)])
+def test_the_cli_exits_143_on_sigterm_and_130_on_ctrl_c(error: Interrupted, code: int) -> None:
+    import json
+
+    import click
+    from click.testing import CliRunner
+
+    from dbt_lambda_sync.cli import _Group
+    from dbt_lambda_sync.cli.common import output_option
+
+    @click.group(cls=_Group)
+    def group() -> None:
+        pass
+
+    @group.command()
+    @output_option
+    def stopped(output: str) -> None:
+        raise error
+
+    result = CliRunner().invoke(group, ["stopped", "--output", "json"])
+    assert result.exit_code == code
+    assert f"Interrupted by {error.signal_name}" in result.stderr
+    assert json.loads(result.stdout)["exit_code"] == code

@@ -1,0 +1,18 @@
+{#-
+  The warehouse's current time as a naive UTC timestamp (how the package stores every time), as
+  SQL text, plus `plus_seconds` when given. Leases are set and judged by this one clock, never by
+  a runner's: a runner whose clock runs ahead would otherwise see a live lease as expired, take
+  it over, and send alongside its holder.
+-#}
+{% macro utc_now(plus_seconds=none) -%}
+  {{ return(adapter.dispatch('utc_now', 'dbt_lambda_sync')(plus_seconds)) }}
+{%- endmacro %}
+
+
+{#- PostgreSQL and DuckDB (its ICU extension): `at time zone` turns a timestamptz into UTC. -#}
+{% macro default__utc_now(plus_seconds) -%}
+  {%- set now = "(current_timestamp at time zone " ~ dbt_lambda_sync.sql_literal('UTC') ~ ")" -%}
+  {%- if plus_seconds is none -%}{{ return(now) }}{%- endif -%}
+  {%- set milliseconds = (plus_seconds | float * 1000) | round | int -%}
+  {{ return("(" ~ dbt.dateadd('millisecond', milliseconds, now) | trim ~ ")") }}
+{%- endmacro %}
