@@ -22,8 +22,8 @@ ABANDONED_RUN_ERROR = (
     "the runner stopped without finishing (killed, or it lost the warehouse); the next run"
     " re-sent what it had not checkpointed"
 )
-# Keys per IN (...) list when looking up many keys at once.
-KEY_CHUNK = 1000
+# The temporary table a checkpoint stages its failures in (one per warehouse session).
+FAILURE_STAGE = "lambda_sync_failures_stage"
 
 INVOCATION_COLUMNS = (
     "run_id",
@@ -415,84 +415,60 @@ class SyncState:
         return applied or not checkpoint.confirmed
 
     def _record_failures(self, failures: Sequence[Failure], *, run_id: str, now: datetime) -> None:
+        """Upserts the failures into lambda_sync_errors, set-based: the failures go to a
+        temporary staging table (one bulk insert), then one UPDATE of the keys already there and
+        one INSERT of the others, whatever the number of rows. Call it inside the checkpoint's
+        transaction: the staging rows are deleted before it commits."""
         if not failures:
             return
         latest = {f.primary_key: f for f in failures}  # one row per key; the last failure wins
-        existing: set[str] = set()
-        keys = list(latest)
-        for start in range(0, len(keys), KEY_CHUNK):
-            chunk = keys[start : start + KEY_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            existing.update(
-                row[0]
-                for row in self.warehouse.fetch_all(
-                    f"select primary_key_value from {self.table('errors')}"
-                    f" where sync_name = ? and primary_key_value in ({marks})",
-                    [self.sync_name, *chunk],
-                )
-            )
-        for key in existing:
-            failure = latest[key]
-            # A failure after a resolution starts a new episode: first_failed_* move too.
-            self.warehouse.execute(
-                f"update {self.table('errors')} set operation = ?, reason = ?,"
-                " attempts = case when resolved_at is null then attempts + ? else ? end,"
-                " first_failed_run_id = case when resolved_at is null then first_failed_run_id"
-                " else ? end,"
-                " first_failed_at = case when resolved_at is null then first_failed_at else ? end,"
-                " last_failed_run_id = ?, last_failed_at = ?, row_json = ?,"
-                " resolved_at = null, resolved_run_id = null, resolution = null"
-                # md5: the index on PostgreSQL (keys of any length; create_sync_indexes)
-                " where sync_name = ? and md5(primary_key_value) = md5(?)"
-                " and primary_key_value = ?",
-                [
-                    failure.operation,
-                    failure.reason,
-                    failure.attempts,
-                    failure.attempts,
-                    run_id,
-                    now,
-                    run_id,
-                    now,
-                    failure.row_json,
-                    self.sync_name,
-                    key,
-                    key,
-                ],
-            )
-        self.warehouse.insert_rows(
-            self.table("errors"),
+        wh = self.warehouse
+        # Unqualified: a temporary table lives in the session's own schema on both warehouses.
+        stage = FAILURE_STAGE
+        wh.execute(
+            f"create temporary table if not exists {stage} (primary_key_value varchar,"
+            " operation varchar, reason varchar, attempts integer, row_json varchar)"
+        )
+        wh.insert_rows(
+            stage,
+            ["primary_key_value", "operation", "reason", "attempts", "row_json"],
             [
-                "sync_name",
-                "model_name",
-                "primary_key_value",
-                "operation",
-                "reason",
-                "attempts",
-                "first_failed_run_id",
-                "last_failed_run_id",
-                "first_failed_at",
-                "last_failed_at",
-                "row_json",
-            ],
-            [
-                (
-                    self.sync_name,
-                    self.model_name,
-                    f.primary_key,
-                    f.operation,
-                    f.reason,
-                    f.attempts,
-                    run_id,
-                    run_id,
-                    now,
-                    now,
-                    f.row_json,
-                )
-                for key, f in latest.items()
-                if key not in existing
+                (f.primary_key, f.operation, f.reason, f.attempts, f.row_json)
+                for f in latest.values()
             ],
         )
+        errors = self.table("errors")
+        # A failure after a resolution starts a new episode: attempts and first_failed_* restart.
+        wh.execute(
+            f"update {errors} as e set operation = s.operation, reason = s.reason,"
+            " attempts = case when e.resolved_at is null then e.attempts + s.attempts"
+            " else s.attempts end,"
+            " first_failed_run_id = case when e.resolved_at is null then e.first_failed_run_id"
+            " else cast(? as varchar) end,"
+            " first_failed_at = case when e.resolved_at is null then e.first_failed_at"
+            " else cast(? as timestamp) end,"
+            " last_failed_run_id = cast(? as varchar), last_failed_at = cast(? as timestamp),"
+            " row_json = s.row_json, resolved_at = null, resolved_run_id = null,"
+            " resolution = null"
+            f" from {stage} as s"
+            # md5: the index on PostgreSQL (keys of any length; create_sync_indexes)
+            " where e.sync_name = ? and md5(e.primary_key_value) = md5(s.primary_key_value)"
+            " and e.primary_key_value = s.primary_key_value",
+            [run_id, now, run_id, now, self.sync_name],
+        )
+        wh.execute(
+            f"insert into {errors} (sync_name, model_name, primary_key_value, operation, reason,"
+            " attempts, first_failed_run_id, last_failed_run_id, first_failed_at,"
+            " last_failed_at, row_json)"
+            " select cast(? as varchar), cast(? as varchar), s.primary_key_value, s.operation,"
+            " s.reason, s.attempts, cast(? as varchar), cast(? as varchar),"
+            " cast(? as timestamp), cast(? as timestamp), s.row_json"
+            f" from {stage} as s where not exists (select 1 from {errors} as e"
+            " where e.sync_name = ? and md5(e.primary_key_value) = md5(s.primary_key_value)"
+            " and e.primary_key_value = s.primary_key_value)",
+            [self.sync_name, self.model_name, run_id, run_id, now, now, self.sync_name],
+        )
+        wh.execute(f"delete from {stage}")
 
     def resolve_unneeded_errors(self, *, run_id: str, now: datetime) -> None:
         """Resolves open errors whose key no longer needs sending (absent from the fresh plan).
