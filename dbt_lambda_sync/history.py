@@ -22,7 +22,7 @@ from typing import Any
 from dbt_lambda_sync.definitions import META_KEY, check_selectors
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.project import model_refs
-from dbt_lambda_sync.state import SyncState
+from dbt_lambda_sync.state import SyncState, holder_gone
 from dbt_lambda_sync.warehouse import Warehouse
 
 RESET_LEASE_SECONDS = 60
@@ -246,16 +246,27 @@ class History:
         return runs
 
     def _leases(self, names: Sequence[str]) -> dict[str, tuple[str | None, datetime | None]]:
+        """Each sync's lease holder and expiry; no holder when it ran on this host and its
+        process is gone (killed: the lease is free for the next run, see SyncState)."""
         table = self._table("state")
         if table is None:
             return {}
         marks = ", ".join("?" for _ in names)
+        # lease_host and lease_pid: absent from a state table no command has upgraded yet
+        process = (
+            "lease_host, lease_pid"
+            if {"lease_host", "lease_pid"} <= {c.lower() for c in self.warehouse.columns_of(table)}
+            else "null, null"
+        )
         rows = self.warehouse.fetch_all(
-            f"select sync_name, lease_holder, lease_expires_at from {table}"
+            f"select sync_name, lease_holder, lease_expires_at, {process} from {table}"
             f" where sync_name in ({marks})",
             list(names),
         )
-        return {name: (holder, expires) for name, holder, expires in rows}
+        return {
+            name: (None if holder_gone(host, pid) else holder, expires)
+            for name, holder, expires, host, pid in rows
+        }
 
     def open_error_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
         names = sorted(set(sync_names))

@@ -164,7 +164,7 @@ class SyncState:
                 [holder, host, pid, self.sync_name, holder],
             )
         current = self._lease()
-        if current is not None and current[0] != holder and _dead_here(current, host, pid):
+        if current is not None and current[0] != holder and holder_gone(current[2], current[3]):
             # Conditional on the dead holder still holding it: of two runners taking it over at
             # once, one wins.
             self.warehouse.execute(
@@ -527,10 +527,9 @@ def process_gone(pid: int) -> bool:
         return False
 
 
-def _dead_here(lease: tuple, host: str, pid: int) -> bool:
-    """The lease's holder ran on this host, as another process that no longer exists."""
-    _, _, lease_host, lease_pid = lease
-    if lease_host != host or lease_pid is None or int(lease_pid) == pid:
+def holder_gone(lease_host: str | None, lease_pid: int | None) -> bool:
+    """A lease's holder ran on this host, as another process that no longer exists."""
+    if lease_host != this_host() or lease_pid is None or int(lease_pid) == os.getpid():
         return False
     return process_gone(int(lease_pid))
 

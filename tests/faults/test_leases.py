@@ -86,6 +86,9 @@ def test_a_runner_killed_on_this_host_is_taken_over_at_once(project: SyncProject
         "select lease_holder, lease_host, lease_pid from {schema}.lambda_sync_state"
     )
     assert (host, pid) == (this_host(), process.pid), (holder, host, pid)
+    # status shows the killed run as interrupted at once (before: running until the lease expired)
+    status = json.loads(project.cli("status", "--output", "json").stdout)
+    assert [r["status"] for r in status["syncs"][0]["runs"]] == ["interrupted"], status
 
     project.rules()
     started = time.monotonic()
