@@ -65,7 +65,10 @@ def test_build_then_status_errors_reset(project: SyncProject) -> None:
     assert syncs["email_list"] == {
         "name": "email_list",
         "model": "emails",
+        "orphaned": False,
+        "renamed_to": None,
         "open_errors": 0,
+        "invalid": 0,
         "runs": [],
     }
     runs = syncs["crm_customers"]["runs"]
