@@ -17,17 +17,20 @@ from tests.scripted_endpoint import ScriptedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROWS = 400
-# md5 (32 characters) repeated: 1 MiB of JSON text per row, different on every row.
-MODEL_SQL = (
-    "{% if target.type == 'duckdb' %}"
-    "select cast(i as integer) as customer_id, repeat(md5(cast(i as varchar)), 32768) as blob"
-    f" from range(1, {ROWS + 1}) t(i)"
-    "{% else %}"
-    "select i as customer_id, repeat(md5(i::text), 32768) as blob"
-    f" from generate_series(1, {ROWS}) t(i)"
-    "{% endif %}"
-)
+
+def model_sql(rows: int, repeats: int) -> str:
+    """``rows`` rows of ``32 * repeats`` characters (md5 repeated), different on every row."""
+    return (
+        "{% if target.type == 'duckdb' %}"
+        "select cast(i as integer) as customer_id,"
+        f" repeat(md5(cast(i as varchar)), {repeats}) as blob from range(1, {rows + 1}) t(i)"
+        "{% else %}"
+        f"select i as customer_id, repeat(md5(i::text), {repeats}) as blob"
+        f" from generate_series(1, {rows}) t(i)"
+        "{% endif %}"
+    )
+
+
 PEAK_RSS_BOUND_MB = 400  # the README's bound (Known limits: memory of big rows)
 
 # Runs a command and prints the peak RSS (MB) of its process tree's largest process.
@@ -61,10 +64,17 @@ def peak_rss_of_run(project: SyncProject) -> tuple[dict, int]:
     return json.loads(document), int(peak)
 
 
-def test_peak_memory_follows_bytes_not_rows(project: SyncProject, endpoint: ScriptedEndpoint):
+@pytest.mark.parametrize(
+    ("rows", "repeats"),
+    [(400, 32768), (60, 187_500)],  # 1 MiB rows; 6,000,000-character rows (one per call)
+    ids=["1MiB", "6MB"],
+)
+def test_peak_memory_follows_bytes_not_rows(
+    project: SyncProject, endpoint: ScriptedEndpoint, rows: int, repeats: int
+) -> None:
     project.model(
         "customers",
-        MODEL_SQL,
+        model_sql(rows, repeats),
         project.sync_config(
             function="scripted-fn",
             endpoint_url=endpoint.endpoint_url,
@@ -75,12 +85,13 @@ def test_peak_memory_follows_bytes_not_rows(project: SyncProject, endpoint: Scri
     project.build()
     document, peak_mb = peak_rss_of_run(project)
     [run] = document["runs"]
-    assert (run["delivered_rows"], run["rejected_rows"]) == (ROWS, 0)
-    print(f"{project.warehouse}: {ROWS} rows of 1 MiB, peak RSS {peak_mb} MB")
+    assert (run["delivered_rows"], run["rejected_rows"]) == (rows, 0)
+    data_mb = rows * repeats * 32 // 2**20
+    print(f"{project.warehouse}: {rows} rows, {data_mb} MiB of JSON, peak RSS {peak_mb} MB")
     bound = PEAK_RSS_BOUND_MB
     if project.warehouse == "duckdb":
         # Known limit: DuckDB runs inside the runner and reads a column a vector (2,048 rows) at
         # a time, so a scan of any plan row holds its neighbours' row JSON too.
-        bound += 3 * ROWS
+        bound += 3 * data_mb
     assert peak_mb <= bound, peak_mb
-    assert len(project.snapshot()) == ROWS
+    assert len(project.snapshot()) == rows
