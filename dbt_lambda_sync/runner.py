@@ -69,6 +69,9 @@ from dbt_lambda_sync.state import (
 from dbt_lambda_sync.warehouse import Warehouse
 
 PLAN_PAGE_ROWS = 5000
+# A page of the plan also stops at this many characters of row JSON: with rows up to the 6 MB
+# payload limit, a page by rows alone would hold gigabytes. A page still holds at least one row.
+PLAN_PAGE_CHARS = 16 * 1024 * 1024
 # While the writer is still busy with the previous checkpoint, look again this much later.
 CHECKPOINT_RETRY_SECONDS = 0.05
 # The order a run sends in, one operation after the other (compute_plan numbers the plan so):
@@ -413,7 +416,9 @@ class SyncRunner:
         self._plan = PlanSummary(defn.name, defn.model.name, 0, 0, 0, 0, False)
         # Where the rows to send come from: the stored plan's rows of these operations, in pages.
         self._plan_pages: Callable[[list[str]], Iterator[list[tuple]]] = lambda ops: (
-            self.state.plan_pages(operations=ops, rows_per_page=PLAN_PAGE_ROWS)
+            self.state.plan_pages(
+                operations=ops, rows_per_page=PLAN_PAGE_ROWS, chars_per_page=PLAN_PAGE_CHARS
+            )
         )
 
     # --- the run as a whole -------------------------------------------------------------------
@@ -550,7 +555,9 @@ class SyncRunner:
         return sum(counts.get(op, 0) for op in ops)
 
     def _record_duplicates(self) -> None:
-        for page in self.state.plan_pages(operations=["duplicate"], rows_per_page=PLAN_PAGE_ROWS):
+        for page in self.state.plan_pages(
+            operations=["duplicate"], rows_per_page=PLAN_PAGE_ROWS, chars_per_page=PLAN_PAGE_CHARS
+        ):
             self._pending.failures.extend(
                 Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json, attempts=0)
                 for _, key, _, row_json, _ in page

@@ -277,17 +277,40 @@ class SyncState:
         )
 
     def plan_pages(
-        self, *, operations: Sequence[str], rows_per_page: int
+        self, *, operations: Sequence[str], rows_per_page: int, chars_per_page: int | None = None
     ) -> Iterator[list[tuple[int, str, str, str, str | None]]]:
-        """The plan's rows of these operations in seq order, one page (seq range) at a time."""
+        """The plan's rows of these operations in seq order, one page (seq range) at a time: at
+        most ``rows_per_page`` rows and, when given, ``chars_per_page`` characters of row JSON
+        (a page always holds at least one row), so memory follows bytes, not rows."""
         low, high = self.plan_seq_range()
         after = low - 1
         while after < high:
             through = after + rows_per_page
+            if chars_per_page is not None:
+                through = self._page_end(operations, after, through, chars_per_page)
             page = self.plan_page(operations=operations, after_seq=after, through_seq=through)
             if page:
                 yield page
             after = through
+
+    def _page_end(
+        self, operations: Sequence[str], after_seq: int, through_seq: int, chars: int
+    ) -> int:
+        """The last seq of a page starting after ``after_seq`` whose rows' JSON holds at most
+        ``chars`` characters: reads only the rows' lengths."""
+        marks = ", ".join("?" for _ in operations)
+        sizes = self.warehouse.fetch_all(
+            "select seq, coalesce(length(row_json), 0) + coalesce(length(previous_json), 0)"
+            f" from {self.table('plans')} where sync_name = ? and seq > ? and seq <= ?"
+            f" and operation in ({marks}) order by seq",
+            [self.sync_name, after_seq, through_seq, *operations],
+        )
+        total = 0
+        for index, (_seq, size) in enumerate(sizes):
+            total += int(size)
+            if total > chars and index:
+                return int(sizes[index - 1][0])
+        return through_seq
 
     def apply_operations(self, operations: Sequence[str], *, run_id: str, now: datetime) -> None:
         """Moves the snapshot past these operations without sending them."""
