@@ -407,7 +407,9 @@ class SyncState:
                 " first_failed_at = case when resolved_at is null then first_failed_at else ? end,"
                 " last_failed_run_id = ?, last_failed_at = ?, row_json = ?,"
                 " resolved_at = null, resolved_run_id = null, resolution = null"
-                " where sync_name = ? and primary_key_value = ?",
+                # md5: the index on PostgreSQL (keys of any length; create_sync_indexes)
+                " where sync_name = ? and md5(primary_key_value) = md5(?)"
+                " and primary_key_value = ?",
                 [
                     failure.operation,
                     failure.reason,
@@ -419,6 +421,7 @@ class SyncState:
                     now,
                     failure.row_json,
                     self.sync_name,
+                    key,
                     key,
                 ],
             )
