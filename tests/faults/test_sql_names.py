@@ -9,6 +9,7 @@ with a log line, the build succeeds) or quoted, so that it is only ever a name.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,10 @@ from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 
-INJECTION = "x', 'm', false, 0; create table pwned as select 42 as answer; commit; --"
+# the table the injection would create: a name of its own per test session (a run against code
+# without the fix leaves one behind)
+PWNED = f"pwned_{uuid.uuid4().hex[:8]}"
+INJECTION = f"x', 'm', false, 0; create table {PWNED} as select 42 as answer; commit; --"
 
 
 @pytest.fixture
@@ -83,7 +87,7 @@ def test_injection_in_a_sync_name_is_skipped_and_the_build_succeeds(
     log = build.stdout + build.stderr
     assert "skipped a lambda_sync definition" in log, log[-3000:]
     assert "field 'name' must be" in log and "field 'primary_key' must be" in log
-    assert tables_named(project, "pwned") == []
+    assert tables_named(project, PWNED) == []
     # the valid sync beside them was captured; nothing of the skipped ones was written
     states = project.query("select sync_name from {schema}.lambda_sync_state")
     assert states == [("crm_ok",)]
@@ -92,7 +96,7 @@ def test_injection_in_a_sync_name_is_skipped_and_the_build_succeeds(
     # the runner refuses the invalid definitions before anything is sent (exit 2)
     refused = project.cli("run", expect=2)
     assert "name" in refused.stderr
-    assert tables_named(project, "pwned") == []
+    assert tables_named(project, PWNED) == []
     assert endpoint.request_count == 0
 
 
@@ -194,7 +198,7 @@ def test_hostile_column_names_keys_and_schema_end_to_end(
     assert status, status
     assert json.loads(project.cli("errors", "chosen", "--output", "json").stdout)["errors"] == []
     project.cli("reset", "chosen")
-    assert tables_named(project, "pwned") == []
+    assert tables_named(project, PWNED) == []
 
 
 # Every alias the capture SQL (compute_plan, row_json_select, full_refresh_preview,
@@ -224,6 +228,14 @@ ALIASES = [
     "numbered",
     "dls_candidate_rows",
     "dls_unique_rows",
+    "dls_duplicate_rows",
+    "dls_null_key_rows",
+    "history",
+    "opposed",
+    "removed",
+    "target",
+    "duplicate_keys",
+    "duplicate_rows",
     "sent",
     "sent_rows",
     "applied",
