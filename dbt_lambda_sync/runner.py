@@ -226,6 +226,13 @@ class PlanStore:
                 " `plan` or `run` upgrades them)"
             )
         state = self.state.read() if state_columns else None
+        state_name = name
+        if (state is None or not state.initialized) and self.defn.renamed_from and state_columns:
+            # the run adopts the previous name's state first: judge by that one
+            old = SyncState(self.warehouse, sync_name=self.defn.renamed_from, model_name=model)
+            old_state = old.read()
+            if old_state is not None:
+                state, state_name = old_state, self.defn.renamed_from
         if self.empty_build(state):
             return f"{where}: {self.empty_build(state)}"
         if state is None or not state.initialized:
@@ -234,11 +241,12 @@ class PlanStore:
             return (
                 f"{where}: its next run is a first run and sends every row of the model as added"
                 " (reason first_run): nothing was delivered under this sync name yet, or it was"
-                " reset (a renamed sync starts again from nothing)"
+                " reset (a renamed sync starts again from nothing unless it declares"
+                " renamed_from)"
             )
         delivered = self.warehouse.fetch_all(
             f"select count(*) from {self.state.table('snapshots')} where sync_name = ?",
-            [self.defn.name],
+            [state_name],
         )
         if not int(delivered[0][0]):
             return None

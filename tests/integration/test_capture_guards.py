@@ -154,6 +154,16 @@ def test_plan_and_validate_say_why_every_row_is_sent(project: SyncProject) -> No
     full = json.loads(project.cli("plan", "--full-refresh", "--output", "json").stdout)
     assert full["syncs"][0]["reason"] == "full_refresh"
 
+    # a rename that declares renamed_from keeps the old name's snapshot: no first run
+    project.model(
+        "customers",
+        MODEL_SQL,
+        project.sync_config(name="crm_third", renamed_from="crm_customers", columns=["email"]),
+    )
+    project.build()
+    assert validate_warnings(project) == []
+    assert project.plan()["crm_third"]["reason"] is None
+
 
 def invalid_rows(project: SyncProject) -> list[tuple]:
     rows = project.query(
