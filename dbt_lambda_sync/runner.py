@@ -225,13 +225,26 @@ class PlanStore:
         state = self.state.read() if state_columns else None
         if self.empty_build(state):
             return f"{where}: {self.empty_build(state)}"
+        old = self.defn.renamed_from
+        if old and SyncState(self.warehouse, sync_name=old, model_name=model).read():
+            if state is not None and state.initialized:
+                return (
+                    f"{where}: has run already, so its renamed_from '{old}' cannot adopt the"
+                    f" state '{old}' still has: plan and run refuse it (exit 2) until"
+                    " renamed_from is removed or the sync is reset"
+                )
+            return (
+                f"{where}: its next plan or run adopts the state of '{old}' (renamed_from):"
+                " it sends only what changed since that sync's last delivery"
+            )
         if state is None or not state.initialized:
             if self.defn.initial_sync == "skip":
                 return None
             return (
                 f"{where}: its next run is a first run and sends every row of the model as added"
                 " (reason first_run): nothing was delivered under this sync name yet, or it was"
-                " reset (a renamed sync starts again from nothing)"
+                " reset (a renamed sync starts again from nothing unless it declares"
+                " renamed_from: <old name>)"
             )
         delivered = self.warehouse.fetch_all(
             f"select count(*) from {self.state.table('snapshots')} where sync_name = ?",

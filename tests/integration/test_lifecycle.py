@@ -181,6 +181,8 @@ def test_orphaned_syncs_prune_and_renamed_from(project: SyncProject) -> None:
     assert cli_json(project, "prune")["syncs"] == []  # nothing left to prune
 
     # crm_people adopts crm_customers' snapshot, errors and runs: only the failing row is pending
+    # (validate says so, and adopts nothing itself)
+    assert "adopts the state of 'crm_customers'" in project.cli("validate").stderr
     plan = project.plan()
     assert set(plan) == {"crm_people"}
     assert (plan["crm_people"]["first_run"], plan["crm_people"]["added"]) == (False, 1)
