@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dbt_lambda_sync.definitions import META_KEY
@@ -34,7 +34,7 @@ def holding_lease(
     holder = (
         f"{action}-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
     )
-    state.acquire_lease(holder, now=now, expires_at=now + timedelta(seconds=LEASE_SECONDS))
+    state.acquire_lease(holder, lease_seconds=LEASE_SECONDS)
     try:
         yield state
     finally:

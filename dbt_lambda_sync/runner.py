@@ -226,13 +226,31 @@ class PlanStore:
                 " `plan` or `run` upgrades them)"
             )
         state = self.state.read() if state_columns else None
-        state_name = name
-        if (state is None or not state.initialized) and self.defn.renamed_from and state_columns:
-            # the run adopts the previous name's state first: judge by that one
-            old = SyncState(self.warehouse, sync_name=self.defn.renamed_from, model_name=model)
-            old_state = old.read()
-            if old_state is not None:
-                state, state_name = old_state, self.defn.renamed_from
+        old = self.defn.renamed_from
+        old_state = (
+            SyncState(self.warehouse, sync_name=old, model_name=model).read()
+            if old and state_columns
+            else None
+        )
+        if old_state is None:
+            return self._state_warning(state, name, where)
+        if state is not None and state.initialized:
+            return (
+                f"{where}: has run already, so its renamed_from '{old}' cannot adopt the"
+                f" state '{old}' still has: plan and run refuse it (exit 2) until"
+                " renamed_from is removed or the sync is reset"
+            )
+        # the next plan or run adopts the previous name's state first: judge by that one
+        adopts = f"its next plan or run adopts the state of '{old}' (renamed_from)"
+        warning = self._state_warning(old_state, old, where)
+        if warning:
+            return f"{warning}; {adopts}"
+        return f"{where}: {adopts}: it sends only what changed since that sync's last delivery"
+
+    def _state_warning(self, state: StateRow | None, state_name: str, where: str) -> str | None:
+        """next_run_warning for the state a sync's next run starts from (its own, or the state
+        its renamed_from adopts)."""
+        name = self.defn.name
         if self.empty_build(state):
             return f"{where}: {self.empty_build(state)}"
         if state is None or not state.initialized:
@@ -242,7 +260,7 @@ class PlanStore:
                 f"{where}: its next run is a first run and sends every row of the model as added"
                 " (reason first_run): nothing was delivered under this sync name yet, or it was"
                 " reset (a renamed sync starts again from nothing unless it declares"
-                " renamed_from)"
+                " renamed_from: <old name>)"
             )
         delivered = self.warehouse.fetch_all(
             f"select count(*) from {self.state.table('snapshots')} where sync_name = ?",

@@ -7,14 +7,15 @@ invocation log, the errors and the run's counters are written, together or not a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.errors import LeaseHeldError, UsageError
+from dbt_lambda_sync.errors import LeaseHeldError, SyncError, UsageError
 from dbt_lambda_sync.warehouse import Warehouse
 
 DUPLICATE_KEY_REASON = "duplicate primary key"
@@ -22,6 +23,8 @@ ABANDONED_RUN_ERROR = (
     "the runner stopped without finishing (killed, or it lost the warehouse); the next run"
     " re-sent what it had not checkpointed"
 )
+# How long adopting a renamed sync's state may hold the old name's lease.
+ADOPT_LEASE_SECONDS = 60
 # The temporary table a checkpoint stages its failures in (one per warehouse session).
 FAILURE_STAGE = "lambda_sync_failures_stage"
 
@@ -197,33 +200,41 @@ class SyncState:
 
     def adopt(self, renamed_from: str, *, now: datetime) -> bool:
         """Takes over the state of ``renamed_from``, this sync's previous name (macro
-        adopt_renamed_sync), in one transaction. Returns False when there is nothing to adopt:
-        the old name has no state (never had, pruned, or adopted already). Raises UsageError when
-        this sync has run already (its snapshot would be mixed with the old one), and
-        LeaseHeldError when a runner of the old name holds its lease."""
+        adopt_renamed_sync), in one transaction, holding the old name's lease. Returns False when
+        there is nothing to adopt: the old name has no state (never had, pruned, or adopted
+        already). Raises UsageError when this sync has run already (its snapshot would be mixed
+        with the old one), and LeaseHeldError when a runner of the old name holds its lease."""
         old = SyncState(self.warehouse, sync_name=renamed_from, model_name=self.model_name)
-        with self.warehouse.transaction():
-            old_state = old.read()
-            if old_state is None:
-                return False
-            own = self.read()
-            if own is not None and own.initialized:
-                raise UsageError(
-                    f"sync '{self.sync_name}' (model '{self.model_name}') has run already, so"
-                    f" its renamed_from '{renamed_from}' cannot adopt the state that"
-                    f" '{renamed_from}' still has: remove renamed_from and run dbt-lambda-sync"
-                    f" prune to drop it, or run dbt-lambda-sync reset {self.sync_name} to adopt"
-                    " it instead of this sync's own snapshot"
-                )
-            expires = old_state.lease_expires_at
-            if old_state.lease_holder and (expires is None or _naive(expires) >= now):
-                raise LeaseHeldError(renamed_from, old_state.lease_holder, expires or "?")
-            self.warehouse.call_macro(
-                "adopt_renamed_sync",
-                sync_name=self.sync_name,
-                model_name=self.model_name,
-                renamed_from=renamed_from,
+        if old.read() is None:
+            return False
+        own = self.read()
+        if own is not None and own.initialized:
+            raise UsageError(
+                f"sync '{self.sync_name}' (model '{self.model_name}') has run already, so"
+                f" its renamed_from '{renamed_from}' cannot adopt the state that"
+                f" '{renamed_from}' still has: remove renamed_from and run dbt-lambda-sync"
+                f" prune to drop it, or run dbt-lambda-sync reset {self.sync_name} to adopt"
+                " it instead of this sync's own snapshot"
             )
+        holder = (
+            f"adopt-{now.strftime('%Y%m%dT%H%M%SZ')} by {self.sync_name}"
+            f" (pid {os.getpid()} on {socket.gethostname()})"
+        )
+        old.acquire_lease(holder, lease_seconds=ADOPT_LEASE_SECONDS)
+        try:
+            with self.warehouse.transaction():
+                if old.read() is None:  # adopted meanwhile by another process
+                    return False
+                self.warehouse.call_macro(
+                    "adopt_renamed_sync",
+                    sync_name=self.sync_name,
+                    model_name=self.model_name,
+                    renamed_from=renamed_from,
+                )
+        finally:
+            # a no-op once adopted: the old name's state row is this sync's now
+            with contextlib.suppress(SyncError):
+                old.release_lease(holder)
         return True
 
     def mark_plan_sent(self) -> None:
@@ -575,13 +586,6 @@ def _counter_columns() -> list[str]:
 
 def _counter_values(counters: RunCounters) -> list[int]:
     return [getattr(counters, name) for name in _counter_columns()]
-
-
-def _naive(moment: datetime) -> datetime:
-    """Naive UTC, as the package stores timestamps (a driver may hand back an aware one)."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
 
 
 def sql_time(moment: datetime) -> str:

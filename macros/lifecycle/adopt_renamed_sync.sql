@@ -38,6 +38,8 @@
       ~ " model_name = " ~ dbt_lambda_sync.sql_literal(model_name)
       ~ ", lease_holder = " ~ "(select lease_holder" ~ of_new
       ~ ", lease_expires_at = " ~ "(select lease_expires_at" ~ of_new
+      ~ ", lease_host = " ~ "(select lease_host" ~ of_new
+      ~ ", lease_pid = " ~ "(select lease_pid" ~ of_new
       ~ ", plan_version = greatest(coalesce(plan_version, 0), coalesce("
       ~ "(select plan_version" ~ of_new ~ ", 0)) + 1"
       ~ ", plan_invocation_id = null"

@@ -181,6 +181,8 @@ def test_orphaned_syncs_prune_and_renamed_from(project: SyncProject) -> None:
     assert cli_json(project, "prune")["syncs"] == []  # nothing left to prune
 
     # crm_people adopts crm_customers' snapshot, errors and runs: only the failing row is pending
+    # (validate says so, and adopts nothing itself)
+    assert "adopts the state of 'crm_customers'" in project.cli("validate").stderr
     plan = project.plan()
     assert set(plan) == {"crm_people"}
     assert (plan["crm_people"]["first_run"], plan["crm_people"]["added"]) == (False, 1)
@@ -214,3 +216,37 @@ def test_orphaned_syncs_prune_and_renamed_from(project: SyncProject) -> None:
     bad = project.cli("validate", expect=2).stderr
     assert "model 'customers', sync 'crm_more', field 'renamed_from'" in bad
     assert "which is still defined" in bad
+
+
+def test_renamed_from_into_a_sync_that_has_run(project: SyncProject) -> None:
+    project.deploy()
+    base = {"batch_size": 10, "retries": {"mode": "immediate", "attempts": 0}}
+    project.seed("customers_seed", rows((1, "a@x"), (2, "b@x"), (3, "c@x")))
+    project.model(
+        "customers",
+        MODEL_SQL,
+        [project.sync_config(**base), project.sync_config(name="crm_extra", **base)],
+    )
+    project.build()
+    project.run()
+
+    # crm_extra has run already: it cannot adopt crm_customers' state on top of its own
+    project.model(
+        "customers",
+        MODEL_SQL,
+        project.sync_config(name="crm_extra", renamed_from="crm_customers", **base),
+    )
+    assert "has run already" in project.cli("validate").stderr
+    refused = project.cli("run", expect=2).stderr
+    assert "sync 'crm_extra' (model 'customers') has run already" in refused
+    assert "dbt-lambda-sync reset crm_extra" in refused
+    assert set(project.snapshot("crm_customers")) == {"1", "2", "3"}
+    assert cli_json(project, "prune", "--dry-run")["syncs"] == []  # claimed, never pruned
+
+    # after a reset of crm_extra, its next run adopts the old state: nothing to send
+    project.cli("reset", "crm_extra")
+    project.clear_events()
+    [run] = project.run()["runs"]
+    assert run["first_run"] is False and project.events() == []
+    assert set(project.snapshot("crm_extra")) == {"1", "2", "3"}
+    assert project.snapshot("crm_customers") == {}
