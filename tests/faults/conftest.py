@@ -11,7 +11,7 @@ import json
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import pytest
 
 from tests.integration import conftest as integration
 from tests.integration.conftest import BIN, SyncProject
+from tests.scripted_endpoint import ScriptedEndpoint
 
 # The end-to-end fixture (DuckDB and PostgreSQL), shared rather than copied.
 project = integration.project
@@ -27,6 +28,25 @@ project = integration.project
 FAULTY_HANDLER = (Path(__file__).parent / "handlers" / "faulty.py").read_text()
 SYNC = "crm_customers"
 KEY = "customer_id"
+
+
+def numbered_customers_sql(rows: int) -> str:
+    """A customers model of ``rows`` rows (customer_id 1..rows, name) on either warehouse."""
+    return (
+        "{% if target.type == 'duckdb' %}"
+        "select cast(i as integer) as customer_id, 'name ' || i as name"
+        f" from range(1, {rows + 1}) t(i)"
+        "{% else %}"
+        f"select i as customer_id, 'name ' || i as name from generate_series(1, {rows}) t(i)"
+        "{% endif %}"
+    )
+
+
+@pytest.fixture
+def endpoint() -> Iterator[ScriptedEndpoint]:
+    """A scripted Lambda endpoint (tests/scripted_endpoint.py) for answers ministack cannot give."""
+    with ScriptedEndpoint() as scripted:
+        yield scripted
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

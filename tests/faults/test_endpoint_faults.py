@@ -8,31 +8,19 @@ invocation_id and a growing attempt, in lambda_sync_invocations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant
+from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql
 from tests.integration.conftest import SyncProject
 from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 
 ROWS = 12
-MODEL_SQL = (
-    "{% if target.type == 'duckdb' %}"
-    f"select cast(i as integer) as customer_id, 'name ' || i as name from range(1, {ROWS + 1}) t(i)"
-    "{% else %}"
-    f"select i as customer_id, 'name ' || i as name from generate_series(1, {ROWS}) t(i)"
-    "{% endif %}"
-)
+MODEL_SQL = numbered_customers_sql(ROWS)
 KEYS = {str(i) for i in range(1, ROWS + 1)}
-
-
-@pytest.fixture
-def endpoint() -> Iterator[ScriptedEndpoint]:
-    with ScriptedEndpoint() as scripted:
-        yield scripted
 
 
 def by_batch(plan: dict[tuple[int, int], Reply]) -> Callable[[RecordedRequest], Reply | None]:

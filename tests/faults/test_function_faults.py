@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import SYNC, Deliveries, check_invariant, deploy_faulty
+from tests.faults.conftest import (
+    SYNC,
+    Deliveries,
+    check_invariant,
+    deploy_faulty,
+    numbered_customers_sql,
+)
 from tests.integration.conftest import SyncProject
 
 pytestmark = pytest.mark.integration
 
 ROWS = 10
-MODEL_SQL = (
-    "{% if target.type == 'duckdb' %}"
-    f"select cast(i as integer) as customer_id, 'name ' || i as name from range(1, {ROWS + 1}) t(i)"
-    "{% else %}"
-    f"select i as customer_id, 'name ' || i as name from generate_series(1, {ROWS}) t(i)"
-    "{% endif %}"
-)
+MODEL_SQL = numbered_customers_sql(ROWS)
 KEYS = {str(i) for i in range(1, ROWS + 1)}
 # Not shaped like AWS keys, so no pattern-based scrubbing can hide a leak: only never writing them.
 SENTINEL_ID = "SENTINELKEYID7F3A9C1B"

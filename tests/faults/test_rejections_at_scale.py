@@ -9,19 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.faults.conftest import numbered_customers_sql
 from tests.integration.conftest import SyncProject
 from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROWS = 20_000
-MODEL_SQL = (
-    "{% if target.type == 'duckdb' %}"
-    f"select cast(i as integer) as customer_id, 'name ' || i as name from range(1, {ROWS + 1}) t(i)"
-    "{% else %}"
-    f"select i as customer_id, 'name ' || i as name from generate_series(1, {ROWS}) t(i)"
-    "{% endif %}"
-)
+MODEL_SQL = numbered_customers_sql(ROWS)
 
 
 @pytest.fixture
