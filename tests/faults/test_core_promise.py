@@ -3,9 +3,9 @@ key on `added` and `changed`, a delete by key on `removed`) ends identical to th
 
 Randomized rounds (seeded, per warehouse) of what happens to a real sync: edits of the model
 (adds, changes, deletes of rows just added, changes back to a version delivered earlier),
-rejected rows, rows that make the function raise, runners killed with SIGKILL mid-delivery, and
-changes of the sync's `columns`. Once the faults stop, runs settle and the destination's table must
-equal the model's rows, column for column.
+rejected rows, rows that make the function raise, runners killed with SIGKILL mid-delivery,
+changes of the sync's `columns`, and a rename with `renamed_from`. Once the faults stop, runs
+settle and the destination's table must equal the model's rows, column for column.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ DESTINATION_HANDLER = (Path(__file__).parent / "handlers" / "destination.py").re
 ROUNDS = 8
 COLUMN_CHOICES = (None, ["customer_id", "name", "score"], ["score", "tier"])
 LEASE_ENV = {"DBT_LAMBDA_SYNC_LEASE_SECONDS": "3"}
+RENAME_ROUND = 5  # after a killed run (round 4): the adopted state has unsettled rows
 
 
 class Model:
@@ -166,13 +167,17 @@ def test_destination_ends_identical_to_the_model(project: SyncProject) -> None:
     project.env.update(LEASE_ENV)
     model = Model(rng)
     columns: list[str] | None = None
+    renamed: dict[str, str] = {}
     kills = 0
     for round_number in range(ROUNDS):
         if round_number:
             model.edit()
         if round_number and rng.random() < 0.3:
             columns = rng.choice([c for c in COLUMN_CHOICES if c != columns])
+        if round_number == RENAME_ROUND:  # adopts the old name's snapshot, unsettled rows, errors
+            renamed = {"name": "crm_people", "renamed_from": "crm_customers"}
         sync = project.sync_config(
+            **renamed,
             batch_size=5,
             concurrency=4,
             retries={"mode": "immediate", "attempts": 1},
@@ -201,4 +206,7 @@ def test_destination_ends_identical_to_the_model(project: SyncProject) -> None:
             f"{k}: destination {table.get(k)} model {expected.get(k)}" for k in sorted(wrong)[:5]
         )
     )
+    assert project.query("select distinct sync_name from {schema}.lambda_sync_snapshots") == [
+        ("crm_people",)
+    ]
     print(f"{project.warehouse}: {ROUNDS} rounds, {kills} kills, {len(expected)} rows identical")
