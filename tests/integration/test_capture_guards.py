@@ -229,3 +229,30 @@ def test_state_of_an_earlier_version_is_upgraded_and_adopts_the_signature(
     project.model("customers", MODEL_SQL, project.sync_config(primary_key="ref"))
     project.build()
     assert project.plan()["crm_customers"]["reason"] == "primary_key_changed"
+
+
+@pytest.mark.postgres
+def test_a_timestamptz_key_under_another_time_zone_refuses_to_run(project: SyncProject) -> None:
+    if project.warehouse != "postgres":
+        pytest.skip("the session TimeZone is a PostgreSQL setting (PGTZ)")
+    project.env["PGTZ"] = "UTC"
+    setup(project)
+    project.model(
+        "customers",
+        "select cast('2026-01-0' || customer_id || ' 12:00:00+00' as timestamptz) as placed_at,"
+        " email from {{ ref('customers_seed') }}",
+        project.sync_config(primary_key="placed_at"),
+    )
+    project.build()
+    assert project.run("--full-refresh")["runs"][0]["delivered_rows"] == 3
+    project.clear_events()
+
+    # the same instants render as other key texts under another zone: never diffed
+    project.env["PGTZ"] = "Asia/Tokyo"
+    project.build()
+    plan = project.plan()["crm_customers"]
+    assert plan["reason"] == "primary_key_changed"
+    assert "TimeZone UTC" in plan["blocked"] and "TimeZone Asia/Tokyo" in plan["blocked"]
+    project.cli("run", expect=2)
+    assert project.events() == []
+    assert len(project.snapshot()) == 3
