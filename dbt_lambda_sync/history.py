@@ -269,32 +269,27 @@ class History:
         }
 
     def open_error_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
-        names = sorted(set(sync_names))
-        counts = {name: 0 for name in names}
-        table = self._table("errors")
-        if not names or table is None:
-            return counts
-        marks = ", ".join("?" for _ in names)
-        rows = self.warehouse.fetch_all(
-            f"select sync_name, count(*) from {table}"
-            f" where resolved_at is null and sync_name in ({marks}) group by sync_name",
-            names,
-        )
-        counts.update({name: int(count) for name, count in rows})
-        return counts
+        return self._counts_by_sync("errors", sync_names, "resolved_at is null and ")
 
     def invalid_row_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
         """Rows of each sync's model that the last capture could not plan (null or duplicated
         key), from lambda_sync_invalid_rows."""
+        return self._counts_by_sync("invalid_rows", sync_names)
+
+    def _counts_by_sync(
+        self, table_name: str, sync_names: Iterable[str], condition: str = ""
+    ) -> dict[str, int]:
+        """Rows per sync of one of the package's tables (0 for a sync without any, or when the
+        table does not exist yet); ``condition`` is a fixed SQL prefix to the sync filter."""
         names = sorted(set(sync_names))
         counts = {name: 0 for name in names}
-        table = self._table("invalid_rows")
+        table = self._table(table_name)
         if not names or table is None:
             return counts
         marks = ", ".join("?" for _ in names)
         rows = self.warehouse.fetch_all(
             f"select sync_name, count(*) from {table}"
-            f" where sync_name in ({marks}) group by sync_name",
+            f" where {condition}sync_name in ({marks}) group by sync_name",
             names,
         )
         counts.update({name: int(count) for name, count in rows})

@@ -616,7 +616,7 @@ def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResul
         transient = status == 429 or code in _THROTTLE_CODES or (status or 0) >= 500
         return InvocationResult(
             outcome="service_error" if transient else "client_error",
-            error_message=_clean(f"AWS credentials: {exc.operation_name} failed: {message}"),
+            error_message=_scrub(f"AWS credentials: {exc.operation_name} failed: {message}"),
             retry_after=None,
             retryable=transient,
             fatal=not transient,
@@ -629,7 +629,7 @@ def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResul
             message = f"{message} (Reason: {reason})" if message else f"Reason: {reason}"
         return InvocationResult(
             outcome="throttled",
-            error_message=_clean(message),
+            error_message=_scrub(message),
             retry_after=_retry_after(response),
             retryable=True,
             fatal=False,
@@ -645,7 +645,7 @@ def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResul
     # neither retried nor fatal; the rows are rejected with the reason.
     return InvocationResult(
         outcome=outcome,
-        error_message=_clean(message),
+        error_message=_scrub(message),
         retry_after=None,
         retryable=retryable,
         fatal=fatal,
@@ -668,7 +668,7 @@ def _failure(
         payload=None,
         function_error=None,
         error_code=code,
-        error_message=_clean(message),
+        error_message=_scrub(message),
         executed_version=None,
         request_id=None,
         retry_after=None,
@@ -701,9 +701,9 @@ def _function_error_details(body: bytes, function_error: str) -> tuple[str, str]
     if isinstance(document, dict) and ("errorType" in document or "errorMessage" in document):
         error_type = str(document.get("errorType") or function_error)
         message = document.get("errorMessage")
-        return error_type, _clean("" if message is None else str(message))
+        return error_type, _scrub("" if message is None else str(message))
     text = body.decode("utf-8", errors="replace").strip()
-    return function_error, _clean(text)
+    return function_error, _scrub(text)
 
 
 # Secrets that can show up in AWS error messages: InvalidSignatureException echoes the canonical
@@ -727,11 +727,6 @@ def _scrub(text: str) -> str:
     for pattern, replacement in _SCRUB_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
-
-
-def _clean(text: str) -> str:
-    """A message that is stored and printed: secrets scrubbed, then ``clean_text``."""
-    return clean_text(_scrub(text), MAX_MESSAGE_CHARS)
 
 
 def _clean_name(text: str | None) -> str | None:
