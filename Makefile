@@ -35,8 +35,13 @@ bench: install
 	$(VENV)/bin/pip install --quiet -e ".[dev,bench]"
 	$(VENV)/bin/python -m bench
 
+# Style, docstrings (ruff D), the import layers (lint-imports, contracts in pyproject.toml) and
+# type hints (mypy on the package). .ci/run runs it too.
 lint: install
-	$(VENV)/bin/ruff check dbt_lambda_sync tests
+	$(VENV)/bin/ruff check dbt_lambda_sync tests bench examples
+	$(VENV)/bin/ruff format --check dbt_lambda_sync tests bench examples
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .venv-ministack .pytest_cache

@@ -78,7 +78,8 @@ def format_rate(rows_per_second: float) -> str:
 
 def one_line(text: object, width: int | None = None) -> str:
     """A value on one line, cut to ``width`` characters with an ellipsis; control characters
-    shown (``visible``), never sent to the terminal."""
+    shown (``visible``), never sent to the terminal.
+    """
     flat = visible(" ".join(str(text).split()))
     if width is not None and len(flat) > width:
         return flat[: max(0, width - 1)] + "…"
@@ -195,7 +196,8 @@ def print_table(table: Table, *, stream: TextIO | None = None) -> None:
 
 class LineReporter:
     """Plain timestamped lines on stderr: one at the start of a sync, one a checkpoint, one at
-    the end. What a CI log or a pipe should get."""
+    the end. What a CI log or a pipe should get.
+    """
 
     def __init__(
         self,

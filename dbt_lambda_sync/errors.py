@@ -56,7 +56,8 @@ class UsageError(UserError):
 
 class KeyChanged(UserError):
     """A sync's primary key (or how it renders) changed since its snapshot was written: the
-    snapshot cannot be compared with the model until the user accepts a full resend."""
+    snapshot cannot be compared with the model until the user accepts a full resend.
+    """
 
 
 # --- the environment: a sync could not run, exit 3 ----------------------------------------------
@@ -96,7 +97,8 @@ class CredentialsError(EnvironmentFailure):
 
 class UnexpectedError(EnvironmentFailure):
     """A bug: an exception no part of dbt-lambda-sync raises on purpose. Raised for one sync
-    (the others still run), it says what was raised."""
+    (the others still run), it says what was raised.
+    """
 
     def __init__(self, exc: BaseException):
         self.original = exc

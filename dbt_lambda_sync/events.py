@@ -382,7 +382,8 @@ def _finite_double(value: int | float) -> bool:
 
 def _matching_key(value: str | int | float, in_batch: set[str]) -> str:
     """The batch's key text for an answered key. A number may match the warehouse's text of an
-    integer key ("5") or of a float key ("5.0"): try the forms a warehouse writes."""
+    integer key ("5") or of a float key ("5.0"): try the forms a warehouse writes.
+    """
     text = _key_text(value)
     if text in in_batch or isinstance(value, str):
         return text

@@ -1,7 +1,8 @@
 """Can each sync's function be invoked? An Invoke with InvocationType=DryRun per sync: Lambda
 checks that the function (version, alias) exists and that the caller may invoke it, and runs
 nothing. The client is the one a run would use (credentials, region, endpoint_url), so a check
-that passes means a run's invocations are not refused for those reasons."""
+that passes means a run's invocations are not refused for those reasons.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from dbt_lambda_sync.runner import lambda_client_for
 @dataclass(frozen=True)
 class FunctionCheck:
     """One sync's check: ``kind`` is ``ok``, ``not_found``, ``access_denied``, ``credentials``,
-    ``unreachable``, ``throttled`` or ``error``; ``error`` says what Lambda or the client said."""
+    ``unreachable``, ``throttled`` or ``error``; ``error`` says what Lambda or the client said.
+    """
 
     sync: str
     model: str
@@ -66,7 +68,8 @@ def check_function(
 def problem_kind(answer: InvocationResult) -> str:
     """For people, from what the invoker classified: a 403 is access denied when its code says
     so (AccessDeniedException), otherwise a refused identity (unknown key, bad signature, expired
-    token); the invoker marks failures of the credential source itself with "AWS credentials"."""
+    token); the invoker marks failures of the credential source itself with "AWS credentials".
+    """
     code = answer.error_code or ""
     if answer.status_code == 404 or code == "ResourceNotFoundException":
         return "not_found"

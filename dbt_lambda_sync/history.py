@@ -120,7 +120,8 @@ RUN_COLUMNS = (
 @dataclass(frozen=True)
 class RunRecord:
     """One row of lambda_sync_runs. ``status`` is ``interrupted`` for a ``running`` row whose
-    runner no longer holds the sync's lease (it was killed); the table still says ``running``."""
+    runner no longer holds the sync's lease (it was killed); the table still says ``running``.
+    """
 
     run_id: str
     sync_name: str
@@ -247,7 +248,8 @@ class History:
 
     def _leases(self, names: Sequence[str]) -> dict[str, tuple[str | None, datetime | None]]:
         """Each sync's lease holder and expiry; no holder when it ran on this host and its
-        process is gone (killed: the lease is free for the next run, see SyncState)."""
+        process is gone (killed: the lease is free for the next run, see SyncState).
+        """
         table = self._table("state")
         if table is None:
             return {}
@@ -273,14 +275,16 @@ class History:
 
     def invalid_row_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
         """Rows of each sync's model that the last capture could not plan (null or duplicated
-        key), from lambda_sync_invalid_rows."""
+        key), from lambda_sync_invalid_rows.
+        """
         return self._counts_by_sync("invalid_rows", sync_names)
 
     def _counts_by_sync(
         self, table_name: str, sync_names: Iterable[str], condition: str = ""
     ) -> dict[str, int]:
         """Rows per sync of one of the package's tables (0 for a sync without any, or when the
-        table does not exist yet); ``condition`` is a fixed SQL prefix to the sync filter."""
+        table does not exist yet); ``condition`` is a fixed SQL prefix to the sync filter.
+        """
         names = sorted(set(sync_names))
         counts = {name: 0 for name in names}
         table = self._table(table_name)
@@ -317,7 +321,8 @@ class History:
         """(sync name, model name) of every sync with a state row or an open error, by name.
 
         Every sync that has a snapshot, a plan or unsettled rows has a state row too (the plan
-        computation creates it), so the small state table and the open errors cover them all."""
+        computation creates it), so the small state table and the open errors cover them all.
+        """
         found: dict[str, str | None] = {}
         state, errors = self._table("state"), self._table("errors")
         if errors is not None:

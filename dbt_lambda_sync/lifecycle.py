@@ -29,7 +29,8 @@ def holding_lease(
     warehouse: Warehouse, sync: DeclaredSync, *, action: str, now: datetime
 ) -> Iterator[SyncState]:
     """The sync's lease for a short maintenance action; raises LeaseHeldError (exit 3) while a
-    runner holds it."""
+    runner holds it.
+    """
     state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
     holder = (
         f"{action}-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
@@ -57,7 +58,8 @@ def skip_failures(
     """Moves the snapshot past the failing rows ``keys`` (None: every current failure) without
     sending them, and resolves their errors as ``skipped``. A key changes again only when its row
     changes in the model. Raises ``UsageError`` (nothing written) when a key is not a current
-    failure of the sync, or is a duplicate key (there is no single row to move past)."""
+    failure of the sync, or is a duplicate key (there is no single row to move past).
+    """
     warehouse.call_macro("create_sync_tables")
     with holding_lease(warehouse, sync, action="skip", now=now):
         errors = warehouse.relation("lambda_sync_errors")
@@ -106,7 +108,8 @@ def _check_skippable(sync: DeclaredSync, keys: Sequence[str], failing: dict[str,
 
 def all_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> list[DeclaredSync]:
     """The declared syncs, plus every sync that has state in the warehouse but no definition
-    (``orphaned``; ``renamed_to`` when a declared sync's ``renamed_from`` will adopt it)."""
+    (``orphaned``; ``renamed_to`` when a declared sync's ``renamed_from`` will adopt it).
+    """
     return sorted(
         [*declared, *orphaned_syncs(warehouse, declared)], key=lambda s: (s.name, s.model)
     )
@@ -140,7 +143,8 @@ def prune(
     """Removes the state of every orphaned sync (not one a ``renamed_from`` will adopt): its rows
     in every internal table, and closes its open errors as ``pruned``. Runs, invocations and
     resolved errors stay as history. One transaction per sync; one whose lease is held is left
-    alone and reported."""
+    alone and reported.
+    """
     orphans = [s for s in orphaned_syncs(warehouse, declared) if s.renamed_to is None]
     history = History(warehouse)
     results = []

@@ -145,7 +145,8 @@ class PlanStore:
         """A stored plan is reused only when the post-hook of the latest dbt invocation computed
         it, for this definition, against the current snapshot. Anything else (a plan the runner
         computed earlier, another dbt command since, a changed definition) is recomputed: the
-        model may have changed in ways no cheap check can see."""
+        model may have changed in ways no cheap check can see.
+        """
         if state is None or state.plan_definition is None or state.plan_invocation_id is None:
             return False
         if state.plan_definition != definition_key(self.defn):
@@ -176,7 +177,8 @@ class PlanStore:
 
     def key_change(self, state: StateRow | None) -> str | None:
         """Why the sync refuses to run when its primary key, or how the key renders, changed since
-        its snapshot was written (the plan then holds nothing), else None."""
+        its snapshot was written (the plan then holds nothing), else None.
+        """
         if state is None or not state.plan_key_signature or not state.snapshot_key_signature:
             return None
         if state.plan_key_signature == state.snapshot_key_signature:
@@ -198,7 +200,8 @@ class PlanStore:
 
     def reason(self, state: StateRow) -> str | None:
         """Why the stored plan sends every row, when it does: first_run, primary_key_changed
-        (after the change is accepted it is a first run), columns_changed."""
+        (after the change is accepted it is a first run), columns_changed.
+        """
         if self.key_change(state):
             return "primary_key_changed"
         if not state.initialized:
@@ -214,7 +217,8 @@ class PlanStore:
     def next_run_warning(self) -> str | None:
         """What the stored state says the sync's next run does, when that is more than sending
         the model's changes: every row (a first run, changed columns), nothing (a changed primary
-        key, a model built with --empty). Reads only; computes no plan (for `validate`)."""
+        key, a model built with --empty). Reads only; computes no plan (for `validate`).
+        """
         name, model = self.defn.name, self.defn.model.name
         where = f"sync '{name}' (model '{model}')"
         state_columns = {c.lower() for c in self.warehouse.columns_of(self.state.table("state"))}
@@ -249,7 +253,8 @@ class PlanStore:
 
     def _state_warning(self, state: StateRow | None, state_name: str, where: str) -> str | None:
         """next_run_warning for the state a sync's next run starts from (its own, or the state
-        its renamed_from adopts)."""
+        its renamed_from adopts).
+        """
         name = self.defn.name
         if self.empty_build(state):
             return f"{where}: {self.empty_build(state)}"
@@ -319,7 +324,8 @@ class PlanStore:
     def summary(self, state: StateRow, counts: dict[str, int] | None = None) -> PlanSummary:
         """What a run would send now: operations in `triggers` only, nothing on a skip first run.
 
-        ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it."""
+        ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it.
+        """
         empty_build = self.empty_build(state)
         if empty_build:
             return dataclasses.replace(
@@ -340,7 +346,8 @@ class PlanStore:
     def preview_full_refresh(self) -> tuple[PlanSummary, str]:
         """What a full refresh would plan now, and the SELECT of the rows it would send (the
         stored plan's columns), read from the model alone: the snapshot, the stored plan and the
-        state row are left as they are."""
+        state row are left as they are.
+        """
         queries = self.warehouse.call_macro("full_refresh_preview", **self._capture_args())
         added, duplicate_keys, duplicate_rows, null_keys = self.warehouse.fetch_all(
             queries["counts"]
@@ -876,7 +883,8 @@ class SyncRunner:
     def _keep_confirmed(self) -> None:
         """After an unexpected error (a bug, not the warehouse or the lease): still checkpoint
         what results confirmed, so those rows are not sent again. Best effort: the error being
-        raised is the one reported."""
+        raised is the one reported.
+        """
         try:
             self._checkpoint()
         except Exception:
@@ -888,7 +896,8 @@ class SyncRunner:
 
     def _checkpoint_writer(self) -> Callable[[], None]:
         """Takes what was learnt since the last checkpoint (and a copy of the counters as they are
-        now); returns the write, to run on any thread that has a warehouse connection."""
+        now); returns the write, to run on any thread that has a warehouse connection.
+        """
         pending, self._pending = self._pending, Checkpoint()
         counters = dataclasses.replace(self.counters)
         now = self.now()

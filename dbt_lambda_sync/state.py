@@ -151,7 +151,8 @@ class SyncState:
     def acquire_lease(self, holder: str, *, lease_seconds: float) -> None:
         """Takes the sync's lease for ``lease_seconds``, or raises LeaseHeldError naming who
         holds it. A lease is free when it has expired by the warehouse's clock, or at once when
-        its holder ran on this host and its process is gone (killed, crashed)."""
+        its holder ran on this host and its process is gone (killed, crashed).
+        """
         host, pid = this_host(), os.getpid()
         expires_at, now = self.utc_now_sql(lease_seconds), self.utc_now_sql()
         take = (
@@ -203,7 +204,8 @@ class SyncState:
         adopt_renamed_sync), in one transaction, holding the old name's lease. Returns False when
         there is nothing to adopt: the old name has no state (never had, pruned, or adopted
         already). Raises UsageError when this sync has run already (its snapshot would be mixed
-        with the old one), and LeaseHeldError when a runner of the old name holds its lease."""
+        with the old one), and LeaseHeldError when a runner of the old name holds its lease.
+        """
         old = SyncState(self.warehouse, sync_name=renamed_from, model_name=self.model_name)
         if old.read() is None:
             return False
@@ -239,7 +241,8 @@ class SyncState:
 
     def mark_plan_sent(self) -> None:
         """Records that a run starts sending the stored plan: whatever of it is not confirmed when
-        the plan is next replaced may be at the destination (macro carry_unsettled)."""
+        the plan is next replaced may be at the destination (macro carry_unsettled).
+        """
         self.warehouse.execute(
             f"update {self.table('state')} set plan_sent_version = plan_version"
             " where sync_name = ?",
@@ -278,7 +281,8 @@ class SyncState:
     ) -> list[tuple[int, str, str, str, str | None]]:
         """Plan rows with after_seq < seq <= through_seq: (seq, key, operation, row_json,
         previous_json). A seq range, not ``order by seq limit n``: that sorts the whole
-        remaining plan on DuckDB, which has no index; the range is pruned by its zone maps."""
+        remaining plan on DuckDB, which has no index; the range is pruned by its zone maps.
+        """
         marks = ", ".join("?" for _ in operations)
         return self.warehouse.fetch_all(
             "select seq, primary_key, operation, row_json, previous_json"
@@ -292,7 +296,8 @@ class SyncState:
     ) -> Iterator[list[tuple[int, str, str, str, str | None]]]:
         """The plan's rows of these operations in seq order, one page (seq range) at a time: at
         most ``rows_per_page`` rows and, when given, ``chars_per_page`` characters of row JSON
-        (a page always holds at least one row), so memory follows bytes, not rows."""
+        (a page always holds at least one row), so memory follows bytes, not rows.
+        """
         low, high = self.plan_seq_range()
         after = low - 1
         while after < high:
@@ -308,7 +313,8 @@ class SyncState:
         self, operations: Sequence[str], after_seq: int, through_seq: int, chars: int
     ) -> int:
         """The last seq of a page starting after ``after_seq`` whose rows' JSON holds at most
-        ``chars`` characters: reads only the rows' lengths."""
+        ``chars`` characters: reads only the rows' lengths.
+        """
         marks = ", ".join("?" for _ in operations)
         sizes = self.warehouse.fetch_all(
             "select seq, coalesce(length(row_json), 0) + coalesce(length(previous_json), 0)"
@@ -373,7 +379,8 @@ class SyncState:
 
     def fail_abandoned_runs(self, *, now: datetime) -> None:
         """Closes the runs of this sync that a dead runner left 'running'. Call it holding the
-        lease: no other run of this sync can be going on."""
+        lease: no other run of this sync can be going on.
+        """
         self.warehouse.execute(
             f"update {self.table('runs')} set status = 'failed', finished_at = ?, error = ?"
             " where sync_name = ? and status = 'running'",
@@ -411,7 +418,8 @@ class SyncState:
     ) -> bool:
         """Writes one checkpoint. Returns False when the confirmed rows could not be applied
         because the plan was recomputed since ``plan_version`` (their seqs name rows of the old
-        plan): they stay pending and the next run sends them again. Everything else is written."""
+        plan): they stay pending and the next run sends them again. Everything else is written.
+        """
         wh = self.warehouse
         with wh.transaction():
             # Renewing first: on PostgreSQL it locks the state row, which a plan computation
@@ -452,7 +460,8 @@ class SyncState:
         """Upserts the failures into lambda_sync_errors, set-based: the failures go to a
         temporary staging table (one bulk insert), then one UPDATE of the keys already there and
         one INSERT of the others, whatever the number of rows. Call it inside the checkpoint's
-        transaction: the staging rows are deleted before it commits."""
+        transaction: the staging rows are deleted before it commits.
+        """
         if not failures:
             return
         latest = {f.primary_key: f for f in failures}  # one row per key; the last failure wins
@@ -524,7 +533,8 @@ class SyncState:
     def count_new_failures(self, run_id: str) -> int:
         """Rows that failed in this run and were not already failing before it: a failure
         that opens or reopens an error row starts its episode in this run (first_failed_run_id).
-        Duplicate keys are invalid rows, not failures."""
+        Duplicate keys are invalid rows, not failures.
+        """
         rows = self.warehouse.fetch_all(
             f"select count(*) from {self.table('errors')} where sync_name = ?"
             " and resolved_at is null and first_failed_run_id = ? and operation <> 'duplicate'",
@@ -535,7 +545,8 @@ class SyncState:
 
 def this_host() -> str:
     """This machine as lease_host: its host name and, on Linux, its process-id namespace, so that
-    containers sharing a host name (a Kubernetes pod) never judge each other's process ids."""
+    containers sharing a host name (a Kubernetes pod) never judge each other's process ids.
+    """
     name = socket.gethostname()
     try:
         return f"{name} pidns:{os.stat('/proc/self/ns/pid').st_ino}"
@@ -545,7 +556,8 @@ def this_host() -> str:
 
 def process_gone(pid: int) -> bool:
     """True only when no process ``pid`` exists on this host (or it is a zombie, dead but not yet
-    reaped). Any doubt (another user's process, no POSIX signals) counts as alive."""
+    reaped). Any doubt (another user's process, no POSIX signals) counts as alive.
+    """
     if os.name != "posix" or pid <= 0:
         return False  # on Windows, os.kill(pid, 0) would send the process a Ctrl-C
     try:
@@ -570,7 +582,8 @@ def holder_gone(lease_host: str | None, lease_pid: int | None) -> bool:
 
 def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
     """Inclusive (low, high) runs of consecutive seqs: results mostly confirm whole batches, cut
-    from the plan in seq order, so a checkpoint's thousands of rows become a few ranges."""
+    from the plan in seq order, so a checkpoint's thousands of rows become a few ranges.
+    """
     ranges: list[tuple[int, int]] = []
     for seq in sorted(set(seqs)):
         if ranges and seq == ranges[-1][1] + 1:

@@ -21,7 +21,8 @@ _CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def clean_text(text: str, limit: int) -> str:
     """At most ``limit`` characters of valid UTF-8 without NUL; NUL and lone surrogates become
-    U+FFFD, and a cut text ends with an ellipsis."""
+    U+FFFD, and a cut text ends with an ellipsis.
+    """
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + ELLIPSIS
     if "\x00" in text:
@@ -34,6 +35,7 @@ def clean_text(text: str, limit: int) -> str:
 def visible(text: str, *, lines: bool = True) -> str:
     """``text`` with control characters (terminal escapes included) shown as ``\\xNN``, so that
     what a function wrote is displayed, never interpreted by the terminal. ``lines=False``
-    shows tab and newline too (a table cell stays on its line)."""
+    shows tab and newline too (a table cell stays on its line).
+    """
     pattern = _CONTROL if lines else _CONTROL_ALL
     return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -251,7 +251,8 @@ class Warehouse:
     def fetch_pages(self, sql: str, *, rows_per_page: int) -> Iterator[list[tuple]]:
         """The rows of one SELECT, a page at a time, never the whole result in memory: through a
         server-side cursor on PostgreSQL (psycopg2 reads a whole result at execute), the driver's
-        own streaming elsewhere. Nothing else may run on this thread's connection meanwhile."""
+        own streaming elsewhere. Nothing else may run on this thread's connection meanwhile.
+        """
         server_side = self.adapter_type == "postgres"
         with self.transaction():
             if server_side:
@@ -368,7 +369,8 @@ def pyformat_placeholders(sql: str) -> str:
     outside quotes and comments becomes '%s', and every '%' becomes '%%' (psycopg2 reads '%'
     anywhere in a statement it binds, quoted or not). Quoted identifiers and string literals
     ('...' with '' inside, "..." with "" inside) keep their '?': a schema or column name may hold
-    one. Statements without parameters go to the driver as written (psycopg2 then reads no '%')."""
+    one. Statements without parameters go to the driver as written (psycopg2 then reads no '%').
+    """
     out: list[str] = []
     i, length = 0, len(sql)
     while i < length:

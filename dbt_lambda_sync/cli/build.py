@@ -86,7 +86,7 @@ def read_build(success: bool, results: Sequence[Any]) -> BuildReport:
 
 
 def _dbt_failure(exc: BaseException) -> SyncError:
-    """dbt could not run the build at all (bad arguments, project, profile, connection)."""
+    """Dbt could not run the build at all (bad arguments, project, profile, connection)."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     message = f"dbt build could not run: {' '.join(str(exc).split()) or type(exc).__name__}"
     if names & {"DbtDatabaseError", "FailedToConnectError", "DatabaseException"}:
@@ -96,7 +96,8 @@ def _dbt_failure(exc: BaseException) -> SyncError:
 
 def run_dbt_build(project: Project, dbt_args: Sequence[str]) -> BuildReport:
     """`dbt build` in this process, reusing our parse. dbt's log goes to stderr, as with every
-    command: stdout carries only the results (table or JSON document)."""
+    command: stdout carries only the results (table or JSON document).
+    """
     from dbt.cli.main import dbtRunner
 
     with contextlib.redirect_stdout(sys.stderr):

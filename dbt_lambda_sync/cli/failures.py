@@ -1,5 +1,6 @@
 """`errors SYNC`: the current failures of one sync, from lambda_sync_errors; `--skip` gives up
-on rows the function will never accept."""
+on rows the function will never accept.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def errors_document(
     sync: DeclaredSync, errors: Sequence[ErrorRecord], open_errors: int
 ) -> dict[str, Any]:
     """``{"sync", "model", "open_errors", "errors": [{"primary_key_value", "operation",
-    "reason", "attempts", "first_failed_at", "last_failed_at", "last_failed_run_id"}]}``."""
+    "reason", "attempts", "first_failed_at", "last_failed_at", "last_failed_run_id"}]}``.
+    """
     return {
         "sync": sync.name,
         "model": sync.model,

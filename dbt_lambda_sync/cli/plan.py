@@ -22,7 +22,8 @@ from dbt_lambda_sync.warehouse import ProjectArgs
 
 def plan_document(summaries: Sequence[PlanSummary]) -> dict[str, Any]:
     """``{"syncs": [{"name", "model", "added", "changed", "removed", "invalid", "first_run",
-    "reason", "blocked"}]}``."""
+    "reason", "blocked"}]}``.
+    """
     return {"syncs": [s.to_json() for s in summaries]}
 
 

@@ -26,7 +26,8 @@ from dbt_lambda_sync.warehouse import ProjectArgs
 
 def prune_document(results: Sequence[PruneResult], *, dry_run: bool) -> dict[str, Any]:
     """``{"dry_run", "syncs": [{"name", "model", "snapshot_rows", "open_errors", "pruned",
-    "error"}]}``."""
+    "error"}]}``.
+    """
     return {
         "dry_run": dry_run,
         "syncs": [

@@ -29,7 +29,8 @@ def status_document(
     invalid: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """``{"syncs": [{"name", "model", "open_errors", "invalid", "runs": [run, ...newest
-    first]}]}``; invalid: the rows of lambda_sync_invalid_rows (null or duplicated keys)."""
+    first]}]}``; invalid: the rows of lambda_sync_invalid_rows (null or duplicated keys).
+    """
     invalid = invalid or {}
     return {
         "syncs": [

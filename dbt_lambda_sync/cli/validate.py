@@ -1,5 +1,6 @@
 """`validate`: check every sync definition, its columns against the built relations, and (asked)
-whether each function can be invoked."""
+whether each function can be invoked.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def validate_document(
 ) -> dict[str, Any]:
     """``{"valid", "syncs": [{"name", "model", "function", "function_check"?}], "problems":
     [{"model", "sync", "field", "message"}], "notes": [...], "warnings": [...]}``;
-    function_check (``{"ok", "kind", "error"}``) only with --check-functions."""
+    function_check (``{"ok", "kind", "error"}``) only with --check-functions.
+    """
     by_sync = {c.sync: c for c in checks}
     syncs = []
     for defn in definitions:
@@ -130,7 +132,8 @@ def _check_built_columns(
     project: Project, definitions: list[SyncDefinition]
 ) -> tuple[str | None, list[str]]:
     """primary_key and columns against the built relations, then what each sync's stored state
-    says its next run does (warnings); a note when they cannot be checked."""
+    says its next run does (warnings); a note when they cannot be checked.
+    """
     try:
         warehouse = project.open_warehouse()
     except SyncError as exc:

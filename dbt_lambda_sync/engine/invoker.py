@@ -403,7 +403,8 @@ def invoke(
     An answer over ``MAX_ANSWER_BYTES`` is not read further: ``invalid_response``.
 
     Every text of the result is safe to store (``_stored_safe``); ``payload`` is the answer's raw
-    bytes, which ``events.parse_answer`` reads."""
+    bytes, which ``events.parse_answer`` reads.
+    """
     return _stored_safe(
         _invoke(
             client,
@@ -531,7 +532,8 @@ def _read_answer(stream: Any, *, clock: Clock, deadline: float | None) -> bytes:
     """The answer's bytes, at most ``MAX_ANSWER_BYTES``, all arrived before ``deadline``.
 
     Reads what each socket read gives (``read1``), checking the deadline in between; the socket's
-    timeout is lowered to the time left, so a read that waits cannot outlast the deadline."""
+    timeout is lowered to the time left, so a read that waits cannot outlast the deadline.
+    """
     raw = getattr(stream, "_raw_stream", stream)
     declared = getattr(stream, "_content_length", None)
     if declared is not None and str(declared).isdigit() and int(declared) > MAX_ANSWER_BYTES:
@@ -735,7 +737,8 @@ def _clean_name(text: str | None) -> str | None:
 
 def _stored_safe(result: InvocationResult) -> InvocationResult:
     """The one place where every text of a result (what the function, Lambda or the network
-    said) is made safe to store: see ``clean_text``. Types and codes are names, so short."""
+    said) is made safe to store: see ``clean_text``. Types and codes are names, so short.
+    """
     return replace(
         result,
         function_error=_clean_name(result.function_error),

@@ -59,7 +59,8 @@ class RetryPolicy:
 
     def waits_too_long(self, retry_after: float | None) -> bool:
         """True when the service asks for a longer wait than a run gives it (inf included):
-        do not retry in this run."""
+        do not retry in this run.
+        """
         return retry_after is not None and not retry_after <= self.max_retry_after
 
     def backoff_cap(self, retry_number: int) -> float:
