@@ -55,7 +55,6 @@ def check_function(
     answer = invoke(
         client,
         function_name=defn.function.name,
-        qualifier=None,
         payload=b"",
         clock=clock or SystemClock(),
         invocation_type="DryRun",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dbt_lambda_sync.definitions import SyncDefinition
-from dbt_lambda_sync.engine.invoker import build_lambda_client
+from dbt_lambda_sync.engine.sessions import build_lambda_client
 
 
 def lambda_client_for(defn: SyncDefinition) -> Any:

@@ -114,7 +114,6 @@ class _Outcome:
     result: InvocationResult | None  # None on a dry run
     answer: Answer | None
     started_at: datetime
-    payload_bytes: int
 
 
 @dataclass(order=True)
@@ -482,13 +481,12 @@ class SyncRunner:
         if delay > 0:
             self.clock.sleep(delay)
             if self._stopping:
-                return _Outcome(batch, None, None, self.now(), 0)
+                return _Outcome(batch, None, None, self.now())
         payload = render_event(batch, self._ctx)
         started_at = self.now()
         result = invoke(
             client,
             function_name=self.defn.function.name,
-            qualifier=None,
             payload=payload,
             clock=self.clock,
             deadline_seconds=self.defn.timeout_seconds + ANSWER_MARGIN_SECONDS,
@@ -502,7 +500,7 @@ class SyncRunner:
                 answer = invalid_answer(
                     f"invalid response: could not be read: {type(exc).__name__}: {exc}", keys
                 )
-        return _Outcome(batch, result, answer, started_at, len(payload))
+        return _Outcome(batch, result, answer, started_at)
 
     def _handle(self, outcome: _Outcome) -> list[tuple[float, Batch]]:
         """Books one finished invocation; returns the batches to retry and when."""
