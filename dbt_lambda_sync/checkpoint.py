@@ -9,8 +9,15 @@ import contextvars
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Protocol
 
-from dbt_lambda_sync.warehouse import Warehouse
+
+class Connections(Protocol):
+    """Where a thread gets a warehouse connection of its own (``Warehouse``, ``SyncState``)."""
+
+    def thread_connection(self, name: str) -> AbstractContextManager[None]:
+        """A connection for the calling thread while inside."""
 
 
 class CheckpointWriter:
@@ -22,7 +29,7 @@ class CheckpointWriter:
     ``with`` block; nothing after it is written.
     """
 
-    def __init__(self, warehouse: Warehouse, *, name: str):
+    def __init__(self, warehouse: Connections, *, name: str):
         self._warehouse = warehouse
         self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._idle = threading.Event()

@@ -7,6 +7,7 @@ and what the stored state says a run of it would do.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -261,6 +262,10 @@ class PlanStore:
             counts={"added": int(added), "duplicate": int(duplicate_keys)},
         )
         return dataclasses.replace(summary, reason="full_refresh"), str(queries["rows"])
+
+    def preview_pages(self, rows_sql: str, *, rows_per_page: int) -> Iterator[list[tuple]]:
+        """The rows of ``preview_full_refresh``'s SELECT, a page at a time."""
+        return self.warehouse.fetch_pages(rows_sql, rows_per_page=rows_per_page)
 
     def _plan_summary(
         self, *, first_run: bool, invalid: int, counts: dict[str, int]

@@ -14,7 +14,6 @@ import heapq
 import itertools
 import os
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -58,8 +57,12 @@ from dbt_lambda_sync.state import (
     DUPLICATE_KEY_REASON,
     Checkpoint,
     Failure,
+    InvocationRecord,
+    LeaseHolder,
     RunCounters,
 )
+from dbt_lambda_sync.stores import PlanSource, SyncStore
+from dbt_lambda_sync.verdict import Verdict, classify
 from dbt_lambda_sync.warehouse import Warehouse
 
 PLAN_PAGE_ROWS = 5000
@@ -128,17 +131,22 @@ class SyncRunner:
 
     def __init__(
         self,
-        warehouse: Warehouse,
+        warehouse: Warehouse | None,
         defn: SyncDefinition,
         *,
         options: RunOptions = RunOptions(),
         reporter: Reporter | None = None,
         clock: Clock | None = None,
         client_factory: Callable[[SyncDefinition], Any] | None = None,
+        invoke_fn: Callable[..., InvocationResult] = invoke,
         now: Callable[[], datetime] | None = None,
         stops: StopRequests | None = None,
+        store: SyncStore | None = None,
+        plans: PlanSource | None = None,
     ):
-        self.warehouse = warehouse
+        """Builds the run; does no I/O. ``store`` and ``plans`` default to the warehouse's own
+        (``SyncState``, ``PlanStore``); ``warehouse`` may be None when both are given.
+        """
         self.defn = defn
         self.options = options
         self.reporter = reporter or NullReporter()
@@ -146,11 +154,16 @@ class SyncRunner:
         self.client_factory = client_factory or lambda_client_for
         self.now = now or utcnow
         self.stops = stops or process_stops
-        self.plans = PlanStore(warehouse, defn)
-        self.state = self.plans.state
+        if store is None or plans is None:
+            assert warehouse is not None, "a warehouse, or both a store and plans"
+            plan_store = PlanStore(warehouse, defn)
+            store, plans = store or plan_store.state, plans or plan_store
+        self.plans: PlanSource = plans
+        self.state: SyncStore = store
+        self.invoke_fn = invoke_fn
         self.counters = RunCounters()
         self.run_id = new_run_id(self.now())
-        self.holder = f"{self.run_id} (pid {os.getpid()} on {socket.gethostname()})"
+        self.holder = LeaseHolder.this_process(self.run_id)
         self._pending = Checkpoint()
         self._invocation_numbers = itertools.count(1)
         self._retry = RetryPolicy(
@@ -185,7 +198,7 @@ class SyncRunner:
         started = self.now()
         start_clock = self.clock.monotonic()
         self.plans.check_relation()
-        self.warehouse.call_macro("create_sync_tables")
+        self.state.create_tables()
         empty_build = self.plans.empty_build(self.state.read())
         if empty_build:
             return self._skipped(empty_build, start_clock)
@@ -225,7 +238,7 @@ class SyncRunner:
         try:
             self.stops.check()
             # One transaction: a crash between the two would make the next run "first" again.
-            with self.warehouse.transaction():
+            with self.state.transaction():
                 self.counters.skipped_rows = self._skip_unsent(first_run, counts)
                 if first_run:
                     self.state.mark_initialized()
@@ -327,7 +340,7 @@ class SyncRunner:
             # A preview of the resend: nothing is reset, planned or stored.
             preview, rows_sql = self.plans.preview_full_refresh()
             plan = self._book_plan(preview)
-            self._plan_pages = lambda _ops: self.warehouse.fetch_pages(
+            self._plan_pages = lambda _ops: self.plans.preview_pages(
                 rows_sql, rows_per_page=PLAN_PAGE_ROWS
             )
         else:
@@ -401,7 +414,7 @@ class SyncRunner:
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
         grace_ends = 0.0
-        writer = CheckpointWriter(self.warehouse, name=f"lambda-sync-{self.defn.name}-writer")
+        writer = CheckpointWriter(self.state, name=f"lambda-sync-{self.defn.name}-writer")
         # Daemon workers: a stopped run does not wait for the calls it abandons.
         with writer, DaemonPool(concurrency, name=f"lambda-sync-{self.defn.name}") as pool:
             while True:
@@ -484,7 +497,7 @@ class SyncRunner:
                 return _Outcome(batch, None, None, self.now())
         payload = render_event(batch, self._ctx)
         started_at = self.now()
-        result = invoke(
+        result = self.invoke_fn(
             client,
             function_name=self.defn.function.name,
             payload=payload,
@@ -504,90 +517,53 @@ class SyncRunner:
 
     def _handle(self, outcome: _Outcome) -> list[tuple[float, Batch]]:
         """Books one finished invocation; returns the batches to retry and when."""
-        batch, result, answer = outcome.batch, outcome.result, outcome.answer
+        batch, result = outcome.batch, outcome.result
         assert result is not None
-        self.counters.invocations += 1
-        rejected: dict[str, str] = {}
-        note = None
-        if answer is not None:
-            rejected = answer.rejected
-            outcome_name = (
-                "invalid_response"
-                if answer.invalid_reason
-                else "partially_rejected"
-                if rejected
-                else "delivered"
-            )
-            if answer.unknown_keys:
-                note = (
-                    f"{answer.unknown_key_count} primary_key_value(s) not in the batch were"
-                    f" ignored: {', '.join(answer.unknown_keys)}"
-                )[:2000]
-        else:
-            outcome_name = result.outcome
-            rejected = {row.primary_key: result.failure_reason for row in batch.rows}
-            if result.fatal and self._fatal is None:
-                self._fatal = result.failure_reason
-        self._pending.invocations.append(
-            (
-                self.run_id,
-                self.defn.name,
-                batch.invocation_id,
-                batch.attempt,
-                batch.operation,
-                len(batch.rows),
-                outcome.started_at,
-                result.duration_ms,
-                outcome_name,
-                result.status_code,
-                result.function_error,
-                result.error_code,
-                answer.invalid_reason if answer and answer.invalid_reason else result.error_message,
-                result.executed_version,
-                result.request_id,
-                len(rejected),
-                note,
-            )
+        verdict = classify(
+            batch,
+            result,
+            outcome.answer,
+            policy=self._retry,
+            stopped=self._fatal is not None,
+            new_invocation_id=self._new_invocation_id,
         )
-        for row in batch.rows:
-            if row.primary_key not in rejected:
-                self._pending.confirmed.append(row.seq)
-                self.counters.delivered_rows += 1
-        if not rejected:
+        self.counters.invocations += 1
+        if verdict.fatal and self._fatal is None:
+            self._fatal = verdict.fatal
+        self._pending.invocations.append(self._record(outcome, result, verdict))
+        for row in verdict.confirmed:
+            self._pending.confirmed.append(row.seq)
+            self.counters.delivered_rows += 1
+        for row, reason in verdict.failures:
+            self._fail(row, reason, attempts=batch.attempt)
+        if verdict.retry is None:
             return []
-        failed_rows = [row for row in batch.rows if row.primary_key in rejected]
-        retryable = (answer is not None or result.retryable) and self._fatal is None
-        if not retryable or not self._retry.should_retry(batch.attempt - 1):
-            for row in failed_rows:
-                self._fail(row, rejected[row.primary_key], attempts=batch.attempt)
-            return []
-        if self._retry.waits_too_long(result.retry_after):
-            note = (
-                f" (asked to wait {result.retry_after:g} s, more than the"
-                f" {self._retry.max_retry_after:g} s a run waits: tried again next run)"
-            )
-            for row in failed_rows:
-                self._fail(row, rejected[row.primary_key] + note, attempts=batch.attempt)
-            return []
-        delay = self._retry.delay(batch.attempt - 1, retry_after=result.retry_after)
-        ready_at = self.clock.monotonic() + delay
-        if answer is None or answer.invalid_reason:
-            # The same batch again: invocation_id stays, so the function can deduplicate.
-            retry = Batch(
-                invocation_id=batch.invocation_id,
-                operation=batch.operation,
-                rows=batch.rows,
-                attempt=batch.attempt + 1,
-                payload_size=batch.payload_size,
-            )
-        else:
-            retry = Batch(
-                invocation_id=self._new_invocation_id(),
-                operation=batch.operation,
-                rows=failed_rows,
-                attempt=batch.attempt + 1,
-            )
-        return [(ready_at, retry)]
+        return [(self.clock.monotonic() + verdict.retry_delay, verdict.retry)]
+
+    def _record(
+        self, outcome: _Outcome, result: InvocationResult, verdict: Verdict
+    ) -> InvocationRecord:
+        """The invocations log's row for one finished invocation."""
+        batch = outcome.batch
+        return InvocationRecord(
+            run_id=self.run_id,
+            sync_name=self.defn.name,
+            invocation_id=batch.invocation_id,
+            attempt=batch.attempt,
+            operation=batch.operation,
+            row_count=len(batch.rows),
+            started_at=outcome.started_at,
+            duration_ms=result.duration_ms,
+            outcome=verdict.outcome,
+            status_code=result.status_code,
+            function_error=result.function_error,
+            error_code=result.error_code,
+            error_message=verdict.error_message,
+            executed_version=result.executed_version,
+            request_id=result.request_id,
+            rejected_rows=len(verdict.rejected),
+            note=verdict.note,
+        )
 
     def _fail(self, row: PlannedRow, reason: str, *, attempts: int, keep_row: bool = True) -> None:
         """Books a row for lambda_sync_errors; attempts: the invocations that carried it."""
