@@ -36,6 +36,7 @@ from dbt_lambda_sync.errors import (
     Interrupted,
     PlanReplaced,
     SyncError,
+    UnexpectedError,
     UsageError,
 )
 from dbt_lambda_sync.events import (
@@ -119,6 +120,14 @@ class _Outcome:
     started_at: datetime
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """How one run ended: its summary (None when it stopped before it began) and its error."""
+
+    summary: RunSummary | None
+    error: SyncError | None = None
+
+
 @dataclass(order=True)
 class _Scheduled:
     ready_at: float
@@ -194,16 +203,30 @@ class SyncRunner:
 
     # --- the run as a whole -------------------------------------------------------------------
 
-    def run(self) -> RunSummary:
+    def run(self) -> RunResult:
+        """Runs the sync once and says how it ended; reports to the reporter as it goes.
+
+        What stops the sync (a ``SyncError``, or a bug as ``UnexpectedError``) comes back in the
+        result with the run's summary, if the run got as far as one. A stop asked for by a
+        signal (``KeyboardInterrupt``) is raised once the run is recorded as interrupted.
+        """
+        try:
+            return self._run()
+        except SyncError as exc:
+            return RunResult(None, exc)
+        except Exception as exc:  # a bug: this sync fails alone
+            return RunResult(None, UnexpectedError(exc))
+
+    def _run(self) -> RunResult:
         started = self.now()
         start_clock = self.clock.monotonic()
         self.plans.check_relation()
         self.state.create_tables()
         empty_build = self.plans.empty_build(self.state.read())
         if empty_build:
-            return self._skipped(empty_build, start_clock)
+            return RunResult(self._skipped(empty_build, start_clock))
         if self.options.dry_run:
-            return self._dry_run(started, start_clock)
+            return RunResult(self._dry_run(started, start_clock))
         # Holding the lease, a signal only asks the run to stop at its next safe point: it then
         # checkpoints, records itself as interrupted and releases the lease (interrupts.py).
         with self.stops.deferring():
@@ -216,7 +239,7 @@ class SyncRunner:
                 except SyncError:
                     pass  # the lease expires on its own
 
-    def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
+    def _run_holding_lease(self, started: datetime, start_clock: float) -> RunResult:
         # Adopting first: a full refresh then forgets the adopted snapshot, not the old state.
         self.plans.adopt_renamed(now=started)
         if self.options.full_refresh:
@@ -226,69 +249,79 @@ class SyncRunner:
         self._plan_version = state.plan_version
         counts = self.state.plan_counts()
         plan = self._book_plan(self.plans.summary(state, counts))
-        first_run = plan.first_run
         # Holding the lease, so a run of this sync still 'running' is one whose runner died.
         self.state.fail_abandoned_runs(now=started)
         self.state.start_run(
-            self.run_id, started_at=started, first_run=first_run, counters=self.counters
+            self.run_id, started_at=started, first_run=plan.first_run, counters=self.counters
         )
         self.reporter.sync_started(plan)
-        error: str | None = None
-        status = "failed"
+        failure: BaseException | None = None
         try:
+            self._send(plan.first_run, counts)
+        except BaseException as exc:  # recorded on the run, then returned or raised
+            failure = exc
+        status, error = self._ending(failure)
+        try:
+            self.state.finish_run(
+                self.run_id,
+                finished_at=self.now(),
+                status=status,
+                counters=self.counters,
+                error=error,
+            )
+        except SyncError:
+            if failure is None:
+                raise
+        summary = self._summary(status, error, start_clock, plan)
+        self.reporter.sync_finished(summary)
+        if isinstance(failure, SyncError) or failure is None:
+            return RunResult(summary, failure)
+        if isinstance(failure, Exception):
+            return RunResult(summary, UnexpectedError(failure))
+        raise failure  # a stop asked for by a signal
+
+    def _send(self, first_run: bool, counts: dict[str, int]) -> None:
+        """Everything a run does between starting and finishing; raises what stops it."""
+        self.stops.check()
+        # One transaction: a crash between the two would make the next run "first" again.
+        with self.state.transaction():
+            self.counters.skipped_rows = self._skip_unsent(first_run, counts)
+            if first_run:
+                self.state.mark_initialized()
+        self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
+        if counts.get("duplicate"):
+            self._record_duplicates()
+        self.stops.check()
+        if self._plan.total:
+            self.state.mark_plan_sent()
+        self._deliver()
+        self._checkpoint()
+        if self._interrupt is not None:
             self.stops.check()
-            # One transaction: a crash between the two would make the next run "first" again.
-            with self.state.transaction():
-                self.counters.skipped_rows = self._skip_unsent(first_run, counts)
-                if first_run:
-                    self.state.mark_initialized()
-            self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
-            if counts.get("duplicate"):
-                self._record_duplicates()
-            self.stops.check()
-            if self._plan.total:
-                self.state.mark_plan_sent()
-            self._deliver()
-            self._checkpoint()
-            if self._interrupt is not None:
-                self.stops.check()
-            if self._plan_replaced:
-                raise PlanReplaced(
-                    f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
-                    " (dbt build, or dbt-lambda-sync plan) while this run was sending; rows"
-                    " confirmed since then stay pending. Run again to send the new plan."
-                )
-            if self._fatal:
-                raise FunctionUnavailable(
-                    f"sync '{self.defn.name}': function {self.defn.function.name} cannot be"
-                    f" invoked: {self._fatal}"
-                )
-            status = "partial" if self.counters.rejected_rows else "success"
-            if self.counters.rejected_rows:
-                self._new_failures = self.state.count_new_failures(self.run_id)
-        except KeyboardInterrupt as exc:
-            status, error = "interrupted", self._interrupted_message(exc)
-            raise
-        except BaseException as exc:
-            error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, Exception) and not isinstance(exc, SyncError):
-                self._keep_confirmed()
-            raise
-        finally:
-            try:
-                self.state.finish_run(
-                    self.run_id,
-                    finished_at=self.now(),
-                    status=status,
-                    counters=self.counters,
-                    error=error,
-                )
-            except SyncError:
-                if error is None:
-                    raise
-            summary = self._summary(status, error, start_clock, plan)
-            self.reporter.sync_finished(summary)
-        return summary
+        if self._plan_replaced:
+            raise PlanReplaced(
+                f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
+                " (dbt build, or dbt-lambda-sync plan) while this run was sending; rows"
+                " confirmed since then stay pending. Run again to send the new plan."
+            )
+        if self._fatal:
+            raise FunctionUnavailable(
+                f"sync '{self.defn.name}': function {self.defn.function.name} cannot be"
+                f" invoked: {self._fatal}"
+            )
+        if self.counters.rejected_rows:
+            self._new_failures = self.state.count_new_failures(self.run_id)
+
+    def _ending(self, failure: BaseException | None) -> tuple[str, str | None]:
+        """The run's status and error, as logged, for what stopped it (None: nothing did)."""
+        if failure is None:
+            return ("partial" if self.counters.rejected_rows else "success"), None
+        if isinstance(failure, KeyboardInterrupt):
+            return "interrupted", self._interrupted_message(failure)
+        if isinstance(failure, Exception) and not isinstance(failure, SyncError):
+            self._keep_confirmed()  # a bug: still keep what results confirmed
+            return "failed", f"{type(failure).__name__}: {failure}"
+        return "failed", str(failure)
 
     def _skipped(self, why: str, start_clock: float) -> RunSummary:
         """A sync that sends nothing and changes nothing (no lease, no run logged)."""
