@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from dbt_lambda_sync.engine.invoker import InvocationResult
 from dbt_lambda_sync.engine.retry import RetryPolicy
-from dbt_lambda_sync.events import Answer, Batch, PlannedRow
+from dbt_lambda_sync.events import Answer, Batch, PlannedRow, invalid_answer, parse_answer
 
 # The invocations log keeps this much of the note on keys an answer named that were not sent.
 MAX_NOTE_CHARS = 2000
@@ -97,6 +97,19 @@ def classify(
         )
     delay = policy.delay(batch.attempt - 1, retry_after=result.retry_after)
     return replace(verdict, retry=retry, retry_delay=delay)
+
+
+def read_answer(result: InvocationResult, batch: Batch) -> Answer | None:
+    """What the function answered about the batch's rows; None when no function answered."""
+    if result.outcome != "delivered":
+        return None
+    keys = [r.primary_key for r in batch.rows]
+    try:
+        return parse_answer(result.payload or b"", keys)
+    except Exception as exc:  # a reader bug must cost this batch only, never the run
+        return invalid_answer(
+            f"invalid response: could not be read: {type(exc).__name__}: {exc}", keys
+        )
 
 
 def _outcome(result: InvocationResult, answer: Answer | None) -> str:
