@@ -22,7 +22,7 @@ import pytest
 import urllib3.exceptions
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from dbt_lambda_sync.engine.clock import FakeClock, SystemClock
+from dbt_lambda_sync.engine.clock import SystemClock
 from dbt_lambda_sync.engine.invoker import (
     MAX_ANSWER_BYTES,
     MAX_MESSAGE_CHARS,
@@ -35,6 +35,7 @@ from dbt_lambda_sync.engine.invoker import (
 from dbt_lambda_sync.errors import CredentialsError
 from tests.lambda_env import Ministack
 from tests.scripted_endpoint import RecordingProxy, Reply, ScriptedEndpoint
+from tests.support.clock import FakeClock
 
 FAKE_URL = "http://lambda.test.invalid"
 SOURCE_KEY = "AKIDSOURCEKEY0000000"
