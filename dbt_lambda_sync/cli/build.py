@@ -19,6 +19,7 @@ from dbt_lambda_sync.cli.common import (
     project_options,
     worst_exit_code,
 )
+from dbt_lambda_sync.cli.display import make_reporter
 from dbt_lambda_sync.cli.run import (
     SyncOutcome,
     deliver,
@@ -28,7 +29,6 @@ from dbt_lambda_sync.cli.run import (
     show_outcomes,
 )
 from dbt_lambda_sync.definitions import SyncDefinition
-from dbt_lambda_sync.display import make_reporter
 from dbt_lambda_sync.errors import SyncError, UsageError, WarehouseError
 from dbt_lambda_sync.project import Project
 from dbt_lambda_sync.runner import RunOptions

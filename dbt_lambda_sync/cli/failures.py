@@ -16,7 +16,7 @@ from dbt_lambda_sync.cli.common import (
     print_json,
     project_options,
 )
-from dbt_lambda_sync.display import Table, one_line, print_table
+from dbt_lambda_sync.cli.display import Table, one_line, print_table
 from dbt_lambda_sync.errors import UsageError
 from dbt_lambda_sync.history import DeclaredSync, ErrorRecord, History, declared_syncs, one_sync
 from dbt_lambda_sync.lifecycle import SkipResult, all_syncs, skip_failures

@@ -14,7 +14,7 @@ from dbt_lambda_sync.cli.common import (
     project_options,
     select_option,
 )
-from dbt_lambda_sync.display import Table, print_table
+from dbt_lambda_sync.cli.display import Table, print_table
 from dbt_lambda_sync.reporting import PlanSummary
 from dbt_lambda_sync.runner import PlanStore, utcnow
 from dbt_lambda_sync.warehouse import ProjectArgs
