@@ -2,11 +2,11 @@
 
 Lambda fixtures:
 
-- ``ministack`` (session): a ``tests.lambda_env.Ministack`` started on first request and stopped
-  at the end of the session. Fixtures are lazy, so a run that uses no test needing it never
+- ``ministack`` (session): a ``tests.support.ministack.Ministack`` started on first request and
+  stopped at the end of the session. Fixtures are lazy, so a run that uses no test needing it never
   starts (or installs) ministack. Every test that uses it, directly or through another fixture,
   is marked ``integration`` automatically, so ``-m "not integration"`` skips them all.
-- ``scripted_endpoint`` (function): a started ``tests.scripted_endpoint.ScriptedEndpoint``
+- ``scripted_endpoint`` (function): a started ``tests.support.scripted_endpoint.ScriptedEndpoint``
   answering ``null`` by default; script it with ``.script(Reply...)``.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lambda_env import Ministack
-from tests.scripted_endpoint import ScriptedEndpoint
+from tests.support.ministack import Ministack
+from tests.support.scripted_endpoint import ScriptedEndpoint
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

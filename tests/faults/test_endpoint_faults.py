@@ -14,7 +14,7 @@ import pytest
 
 from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 

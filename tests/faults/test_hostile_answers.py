@@ -2,8 +2,8 @@
 warehouse refuses (NUL, lone surrogates), keys that cannot be matched, answers too large or too
 slow, a throttle that asks for a day's wait.
 
-Each case runs end to end on DuckDB and PostgreSQL against ``tests/scripted_endpoint.py``: the
-bad answer concerns its own batch only, every other row is delivered and checkpointed, and a
+Each case runs end to end on DuckDB and PostgreSQL against ``tests/support/scripted_endpoint.py``:
+the bad answer concerns its own batch only, every other row is delivered and checkpointed, and a
 clean run afterwards delivers the rest.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.faults.conftest import cli_command
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import ScriptedEndpoint
+from tests.support.scripted_endpoint import ScriptedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.faults.conftest import numbered_customers_sql
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

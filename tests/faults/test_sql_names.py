@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import PG, SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.integration.conftest import SyncProject
+from tests.support.dbt_project import PG
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -33,8 +33,8 @@ from dbt_lambda_sync.engine.invoker import (
     build_lambda_client,
     invoke,
 )
-from tests.lambda_env import Ministack
-from tests.scripted_endpoint import RecordingProxy
+from tests.support.ministack import Ministack
+from tests.support.scripted_endpoint import RecordingProxy
 
 pytestmark = pytest.mark.integration
 

@@ -33,9 +33,9 @@ from dbt_lambda_sync.engine.invoker import (
     invoke,
 )
 from dbt_lambda_sync.errors import CredentialsError
-from tests.lambda_env import Ministack
-from tests.scripted_endpoint import RecordingProxy, Reply, ScriptedEndpoint
 from tests.support.clock import FakeClock
+from tests.support.ministack import Ministack
+from tests.support.scripted_endpoint import RecordingProxy, Reply, ScriptedEndpoint
 
 FAKE_URL = "http://lambda.test.invalid"
 SOURCE_KEY = "AKIDSOURCEKEY0000000"
