@@ -106,6 +106,7 @@ class SyncInfo:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> SyncInfo:
+        """The ``sync`` part of an event."""
         sync = event["sync"]
         return cls(
             name=sync["name"],

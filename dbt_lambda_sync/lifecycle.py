@@ -48,6 +48,8 @@ def holding_lease(
 
 @dataclass(frozen=True)
 class SkipResult:
+    """The keys `errors --skip` moved the snapshot past."""
+
     sync: DeclaredSync
     skipped: tuple[str, ...]  # keys whose current version the snapshot moved past
 
@@ -116,6 +118,7 @@ def all_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> list[De
 
 
 def orphaned_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> list[DeclaredSync]:
+    """Syncs with state in the warehouse that no model declares any more."""
     names = {s.name for s in declared}
     adopters = {s.renamed_from: s.name for s in declared if s.renamed_from}
     return [
@@ -127,6 +130,8 @@ def orphaned_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> li
 
 @dataclass(frozen=True)
 class PruneResult:
+    """What pruning one orphaned sync removed, or why it could not."""
+
     sync: DeclaredSync
     snapshot_rows: int
     open_errors: int

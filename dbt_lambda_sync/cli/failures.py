@@ -39,6 +39,7 @@ def errors_document(
 
 
 def errors_table(errors: Sequence[ErrorRecord]) -> Table:
+    """The failing rows of a sync as a table."""
     return Table(
         ["key", "operation", "reason", "attempts", "last failed (UTC)"],
         [
@@ -68,6 +69,7 @@ def skip_request(keys: Sequence[str], *, skip: bool, skip_all: bool) -> list[str
 
 
 def skip_message(result: SkipResult) -> str:
+    """What `errors --skip` did, in a sentence."""
     sync = result.sync
     if not result.skipped:
         return f"No current failures of {sync.name} to skip."

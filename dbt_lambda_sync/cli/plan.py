@@ -28,6 +28,7 @@ def plan_document(summaries: Sequence[PlanSummary]) -> dict[str, Any]:
 
 
 def plan_table(summaries: Sequence[PlanSummary]) -> Table:
+    """The plans of the selected syncs as a table."""
     return Table(
         ["sync", "model", "added", "changed", "removed", "invalid", "first run", "reason"],
         [

@@ -45,6 +45,7 @@ def prune_document(results: Sequence[PruneResult], *, dry_run: bool) -> dict[str
 
 
 def prune_table(results: Sequence[PruneResult], *, dry_run: bool) -> Table:
+    """What `prune` did (or would do, with ``dry_run``) to each orphaned sync, as a table."""
     rows = []
     for r in results:
         if r.error is not None:

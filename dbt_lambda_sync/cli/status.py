@@ -54,6 +54,7 @@ def status_table(
     open_errors: Mapping[str, int],
     invalid: Mapping[str, int] | None = None,
 ) -> Table:
+    """Each sync's last runs, open errors and invalid rows as a table."""
     invalid = invalid or {}
     rows: list[list[Any]] = []
     for s in syncs:

@@ -27,8 +27,10 @@ class SystemClock:
     """The real clock: ``time.monotonic`` and ``time.sleep``."""
 
     def monotonic(self) -> float:
+        """``time.monotonic()``."""
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
+        """``time.sleep(seconds)``; nothing for a wait of zero or less."""
         if seconds > 0:
             time.sleep(seconds)
