@@ -339,29 +339,35 @@ class LiveReporter:
 
     def progress(self, progress: Progress) -> None:
         """Move the sync's progress bar."""
-        task = self._ids.get(progress.sync)
-        if task is None:
+        counted = self._count(progress.sync, progress)
+        if counted is None:
             return
-        state = self._tasks[task]
-        state.done = progress.delivered_rows + progress.rejected_rows
-        state.invocations = progress.invocations
+        task, state = counted
         state.rate = progress.rows_per_second
         state.seconds_left = progress.seconds_left
         self._progress.update(task, completed=min(state.done, max(state.planned, 1)))
 
     def sync_finished(self, summary: RunSummary) -> None:
         """Show how the sync ended on its line."""
-        task = self._ids.get(summary.sync)
-        if task is None:
+        counted = self._count(summary.sync, summary)
+        if counted is None:
             return
-        state = self._tasks[task]
-        state.done = summary.delivered_rows + summary.rejected_rows
-        state.invocations = summary.invocations
+        task, state = counted
         state.ok = summary.status in ("success", "dry_run", "skipped")
         style = STATUS_STYLES.get(summary.status, "")
         state.outcome = Text(finished_line(summary), style=style)
         self._progress.update(task, completed=max(state.planned, 1))
         self._progress.stop_task(task)
+
+    def _count(self, sync: str, numbers: Progress | RunSummary) -> tuple[TaskID, _SyncTask] | None:
+        """The sync's task with the rows done and invocations of ``numbers``; None if unknown."""
+        task = self._ids.get(sync)
+        if task is None:
+            return None
+        state = self._tasks[task]
+        state.done = numbers.delivered_rows + numbers.rejected_rows
+        state.invocations = numbers.invocations
+        return task, state
 
     def sync_failed(self, sync: str, message: str) -> None:
         """Mark the sync failed and print why above the display."""

@@ -48,6 +48,11 @@ def endpoint(scripted_endpoint: ScriptedEndpoint) -> ScriptedEndpoint:
     return scripted_endpoint
 
 
+def scripted_sync(project: SyncProject, endpoint: ScriptedEndpoint, **config: Any) -> dict:
+    """A sync definition whose function is answered by the scripted ``endpoint``."""
+    return project.sync_config(function="scripted-fn", endpoint_url=endpoint.endpoint_url, **config)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/faults/" in str(item.fspath).replace("\\", "/"):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant
+from tests.faults.conftest import Deliveries, check_invariant, scripted_sync
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
@@ -96,11 +96,11 @@ def test_hostile_values_keys_reasons_and_names(
     project.model(
         MODEL,
         model_sql(project.warehouse),
-        project.sync_config(
+        scripted_sync(
+            project,
+            endpoint,
             name=SYNC,
             primary_key=KEY,
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
             batch_size=4,
             concurrency=2,
             retries={"mode": "next_run", "attempts": 0},

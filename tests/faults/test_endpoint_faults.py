@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql
+from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql, scripted_sync
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
@@ -46,9 +46,9 @@ def configure(project: SyncProject, endpoint: ScriptedEndpoint, **overrides) -> 
     project.model(
         "customers",
         MODEL_SQL,
-        project.sync_config(
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
+        scripted_sync(
+            project,
+            endpoint,
             batch_size=2,
             concurrency=3,
             timeout_seconds=1,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import cli_command
+from tests.faults.conftest import cli_command, scripted_sync
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import ScriptedEndpoint
 
@@ -75,9 +75,9 @@ def test_peak_memory_follows_bytes_not_rows(
     project.model(
         "customers",
         model_sql(rows, repeats),
-        project.sync_config(
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
+        scripted_sync(
+            project,
+            endpoint,
             batch_size=100,
             concurrency=5,
         ),

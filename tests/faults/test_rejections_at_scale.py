@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import numbered_customers_sql
+from tests.faults.conftest import numbered_customers_sql, scripted_sync
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
@@ -37,9 +37,9 @@ def test_rows_rejected_again_are_recorded_set_based(
     project.model(
         "customers",
         MODEL_SQL,
-        project.sync_config(
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
+        scripted_sync(
+            project,
+            endpoint,
             batch_size=500,
             concurrency=4,
             retries={"mode": "next_run"},

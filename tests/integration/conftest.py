@@ -28,6 +28,7 @@ from tests.support.dbt_project import (
 from tests.support.ministack import Ministack
 
 HANDLER = (Path(__file__).parent / "handlers" / "recorder.py").read_text()
+CUSTOMERS_SQL = "select * from {{ ref('customers_seed') }}"
 
 
 class SyncProject(DbtProject):
@@ -91,6 +92,16 @@ class SyncProject(DbtProject):
     def model(self, name: str, sql: str, syncs: Any, *, column_types: dict | None = None) -> None:
         (self.root / "models" / f"{name}.sql").write_text(sql)
         self.declare(name, syncs)
+
+    def build_customers(
+        self, rows: Sequence[dict[str, Any]], *, syncs: Any = None, **sync: Any
+    ) -> None:
+        """Deploy the recorder, seed ``customers_seed`` with ``rows`` and build ``customers``
+        from it, declaring ``syncs`` (default: one sync, ``sync_config(**sync)``)."""
+        self.deploy()
+        self.seed("customers_seed", rows)
+        self.model("customers", CUSTOMERS_SQL, self.sync_config(**sync) if syncs is None else syncs)
+        self.build()
 
     def sync_config(self, **overrides: Any) -> dict[str, Any]:
         config = {

@@ -47,8 +47,9 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tests.support.service import Service
 
 # The version the project's tests are written against (see the quirks above); bump deliberately.
 MINISTACK_VERSION = "1.5.33"
@@ -148,7 +149,7 @@ def zip_handler(source: str, filename: str = "app.py") -> bytes:
     return buffer.getvalue()
 
 
-class Ministack:
+class Ministack(Service):
     """One ministack server on a free 127.0.0.1 port (lambda, sts and iam only).
 
     ``start()`` is the only method that starts anything; the constructor does no I/O.
@@ -271,17 +272,6 @@ class Ministack:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
             self.log_path = None
-
-    def __enter__(self) -> Ministack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

@@ -48,8 +48,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
+
+from tests.support.service import Service
 
 INVOKE_PREFIX = "/2015-03-31/functions/"
 INVOKE_SUFFIX = "/invocations"
@@ -305,7 +306,7 @@ class _InvokeHandler(BaseHTTPRequestHandler):
             pass
 
 
-class ScriptedEndpoint:
+class ScriptedEndpoint(Service):
     """A Lambda Invoke endpoint whose answers a test scripts. See the module docstring."""
 
     def __init__(
@@ -365,17 +366,6 @@ class ScriptedEndpoint:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> ScriptedEndpoint:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
@@ -549,7 +539,7 @@ class _ProxyServer(ThreadingHTTPServer):
     proxy: RecordingProxy
 
 
-class RecordingProxy:
+class RecordingProxy(Service):
     """Forwards every request to ``upstream`` (e.g. ministack) and records it.
 
     Point one service at it (``AWS_ENDPOINT_URL_STS=proxy.endpoint_url``) to see exactly what a
@@ -579,12 +569,6 @@ class RecordingProxy:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-    def __enter__(self) -> RecordingProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:

@@ -41,17 +41,8 @@ FAKE_URL = "http://lambda.test.invalid"
 SOURCE_KEY = "AKIDSOURCEKEY0000000"
 
 
-@pytest.fixture(autouse=True)
-def isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's AWS settings, and none reaches a metadata service."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("AWS_") and name != "AWS_CA_BUNDLE":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+# No test sees the developer's AWS settings, and none reaches a metadata service.
+pytestmark = pytest.mark.usefixtures("isolated_aws_env")
 
 
 @pytest.fixture
