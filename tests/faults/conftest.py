@@ -53,6 +53,18 @@ def scripted_sync(project: SyncProject, endpoint: ScriptedEndpoint, **config: An
     return project.sync_config(function="scripted-fn", endpoint_url=endpoint.endpoint_url, **config)
 
 
+def scripted_model(
+    project: SyncProject,
+    endpoint: ScriptedEndpoint,
+    sql: str,
+    *,
+    model: str = "customers",
+    **config: Any,
+) -> None:
+    """Model ``model`` (``sql``) with one sync whose function is answered by ``endpoint``."""
+    project.model(model, sql, scripted_sync(project, endpoint, **config))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/faults/" in str(item.fspath).replace("\\", "/"):

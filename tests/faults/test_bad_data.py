@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, scripted_sync
+from tests.faults.conftest import Deliveries, check_invariant, scripted_model
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
@@ -93,18 +93,16 @@ def reject_hostile(request: RecordedRequest) -> Reply:
 def test_hostile_values_keys_reasons_and_names(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:
-    project.model(
-        MODEL,
+    scripted_model(
+        project,
+        endpoint,
         model_sql(project.warehouse),
-        scripted_sync(
-            project,
-            endpoint,
-            name=SYNC,
-            primary_key=KEY,
-            batch_size=4,
-            concurrency=2,
-            retries={"mode": "next_run", "attempts": 0},
-        ),
+        model=MODEL,
+        name=SYNC,
+        primary_key=KEY,
+        batch_size=4,
+        concurrency=2,
+        retries={"mode": "next_run", "attempts": 0},
     )
     project.build()
     endpoint.responder = reject_hostile

@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql, scripted_sync
+from tests.faults.conftest import (
+    Deliveries,
+    check_invariant,
+    numbered_customers_sql,
+    scripted_model,
+)
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
@@ -43,18 +48,15 @@ def invocations(project: SyncProject) -> list[tuple]:
 
 
 def configure(project: SyncProject, endpoint: ScriptedEndpoint, **overrides) -> None:
-    project.model(
-        "customers",
+    scripted_model(
+        project,
+        endpoint,
         MODEL_SQL,
-        scripted_sync(
-            project,
-            endpoint,
-            batch_size=2,
-            concurrency=3,
-            timeout_seconds=1,
-            retries={"mode": "immediate", "attempts": 3},
-            **overrides,
-        ),
+        batch_size=2,
+        concurrency=3,
+        timeout_seconds=1,
+        retries={"mode": "immediate", "attempts": 3},
+        **overrides,
     )
 
 

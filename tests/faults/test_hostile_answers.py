@@ -14,7 +14,13 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql, scripted_sync
+from tests.faults.conftest import (
+    Deliveries,
+    check_invariant,
+    numbered_customers_sql,
+    scripted_model,
+    scripted_sync,
+)
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
@@ -42,7 +48,7 @@ def configure(project: SyncProject, endpoint: ScriptedEndpoint, **overrides) -> 
         retries={"mode": "immediate", "attempts": 0},
     )
     config.update(overrides)
-    project.model("customers", MODEL_SQL, scripted_sync(project, endpoint, **config))
+    scripted_model(project, endpoint, MODEL_SQL, **config)
 
 
 def settle(project: SyncProject, endpoint: ScriptedEndpoint, sync: str | None = None) -> None:

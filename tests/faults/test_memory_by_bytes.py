@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import cli_command, scripted_sync
+from tests.faults.conftest import cli_command, scripted_model
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import ScriptedEndpoint
 
@@ -72,15 +72,12 @@ def peak_rss_of_run(project: SyncProject) -> tuple[dict, int]:
 def test_peak_memory_follows_bytes_not_rows(
     project: SyncProject, endpoint: ScriptedEndpoint, rows: int, repeats: int
 ) -> None:
-    project.model(
-        "customers",
+    scripted_model(
+        project,
+        endpoint,
         model_sql(rows, repeats),
-        scripted_sync(
-            project,
-            endpoint,
-            batch_size=100,
-            concurrency=5,
-        ),
+        batch_size=100,
+        concurrency=5,
     )
     project.build()
     document, peak_mb = peak_rss_of_run(project)
