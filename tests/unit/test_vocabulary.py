@@ -31,3 +31,12 @@ def test_handler_kit_spells_the_same_operations() -> None:
 def test_run_statuses_are_distinct() -> None:
     assert len(set(vocabulary.RUN_STATUSES)) == len(vocabulary.RUN_STATUSES)
     assert vocabulary.RUNNING not in vocabulary.FINISHED_STATUSES
+
+
+def test_definition_enums_are_the_schema_enums() -> None:
+    from dbt_lambda_sync.definitions import INITIAL_SYNC_MODES, RATE_PERIODS, RETRY_MODES
+
+    props = schema()["properties"]
+    assert tuple(props["initial_sync"]["enum"]) == INITIAL_SYNC_MODES
+    assert tuple(props["retries"]["properties"]["mode"]["enum"]) == RETRY_MODES
+    assert tuple(props["rate_limit"]["properties"]["per"]["enum"]) == tuple(RATE_PERIODS)
