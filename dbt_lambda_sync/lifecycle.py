@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.definitions import META_KEY
+from dbt_lambda_sync.definitions import named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.history import DeclaredSync, History
 from dbt_lambda_sync.state import SyncState, sql_time
@@ -176,8 +176,5 @@ def disabled_sync_names(manifest: Any) -> set[str]:
     for nodes in (getattr(manifest, "disabled", None) or {}).values():
         for node in nodes:
             meta = getattr(getattr(node, "config", None), "meta", None) or {}
-            entries = meta.get(META_KEY)
-            for entry in entries if isinstance(entries, list) else [entries]:
-                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                    names.add(entry["name"])
+            names.update(entry["name"] for entry in named_entries(meta))
     return names
