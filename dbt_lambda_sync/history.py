@@ -12,8 +12,6 @@ Syncs are found from the manifest leniently (names only, no validation), so that
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,7 +21,7 @@ from dbt_lambda_sync.definition_schema import schema_default
 from dbt_lambda_sync.definitions import INITIAL_SYNC_MODES, check_selectors, named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.project import model_refs
-from dbt_lambda_sync.state import RUN_COLUMNS, RUN_COUNTERS, SyncState, holder_gone
+from dbt_lambda_sync.state import RUN_COLUMNS, RUN_COUNTERS, LeaseHolder, SyncState
 from dbt_lambda_sync.vocabulary import INTERRUPTED, RUNNING, UNKNOWN
 from dbt_lambda_sync.warehouse import Warehouse
 
@@ -225,7 +223,9 @@ class History:
             runs[record.sync_name].append(record)
         return runs
 
-    def _leases(self, names: Sequence[str]) -> dict[str, tuple[str | None, datetime | None]]:
+    def _leases(
+        self, names: Sequence[str]
+    ) -> dict[str, tuple[LeaseHolder | None, datetime | None]]:
         """Each sync's lease holder and expiry; no holder when it ran on this host and its
         process is gone (killed: the lease is free for the next run, see SyncState).
         """
@@ -244,9 +244,13 @@ class History:
             f" where sync_name in ({marks})",
             list(names),
         )
+        holders = {
+            name: (LeaseHolder.stored(label, host, pid), expires)
+            for name, label, expires, host, pid in rows
+        }
         return {
-            name: (None if holder_gone(host, pid) else holder, expires)
-            for name, holder, expires, host, pid in rows
+            name: (None if holder is None or holder.gone() else holder, expires)
+            for name, (holder, expires) in holders.items()
         }
 
     def open_error_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
@@ -339,11 +343,10 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
 
 
 def _holds_lease(
-    record: RunRecord, leases: dict[str, tuple[str | None, datetime | None]], now: datetime
+    record: RunRecord, leases: dict[str, tuple[LeaseHolder | None, datetime | None]], now: datetime
 ) -> bool:
     holder, expires = leases.get(record.sync_name, (None, None))
-    # The runner's holder string starts with its run_id (runner.SyncRunner.holder).
-    held_by_run = bool(holder) and str(holder).split(" ")[0] == record.run_id
+    held_by_run = holder is not None and holder.run_id == record.run_id
     return held_by_run and (expires is None or _naive(expires) >= now)
 
 
@@ -373,7 +376,7 @@ def reset_sync(warehouse: Warehouse, sync: DeclaredSync, *, now: datetime) -> Re
     """
     warehouse.call_macro("create_sync_tables")
     state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
-    holder = f"reset-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
+    holder = LeaseHolder.this_process(f"reset-{now.strftime('%Y%m%dT%H%M%SZ')}")
     state.acquire_lease(holder, lease_seconds=RESET_LEASE_SECONDS)
     try:
         history = History(warehouse)

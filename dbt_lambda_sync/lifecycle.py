@@ -8,8 +8,6 @@ crash leaves all of it or none. Nothing here prints: the CLI shows what these fu
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +16,7 @@ from typing import Any
 from dbt_lambda_sync.definitions import named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.history import DeclaredSync, History
-from dbt_lambda_sync.state import SyncState, sql_time
+from dbt_lambda_sync.state import LeaseHolder, SyncState, sql_time
 from dbt_lambda_sync.warehouse import Warehouse
 
 LEASE_SECONDS = 60
@@ -32,9 +30,7 @@ def holding_lease(
     runner holds it.
     """
     state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
-    holder = (
-        f"{action}-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
-    )
+    holder = LeaseHolder.this_process(f"{action}-{now.strftime('%Y%m%dT%H%M%SZ')}")
     state.acquire_lease(holder, lease_seconds=LEASE_SECONDS)
     try:
         yield state
