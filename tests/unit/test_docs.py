@@ -75,9 +75,7 @@ def _slug(heading: str) -> str:
     """GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens."""
     heading = re.sub(r"`|\*\*|\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
     kept = "".join(
-        char
-        for char in heading
-        if char in " -_" or unicodedata.category(char)[0] in "LN"
+        char for char in heading if char in " -_" or unicodedata.category(char)[0] in "LN"
     )
     return kept.replace(" ", "-")
 
