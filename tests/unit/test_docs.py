@@ -256,6 +256,30 @@ def _configuration_rows() -> dict[str, list[str]]:
     return rows
 
 
+TYPE_WORDS = {
+    "string": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+    "array": "list",
+    "object": "mapping",
+}
+
+
+def _type_problem(spec: dict[str, Any], cell: str) -> str | None:
+    """What the type cell misses of the schema: the enum's values, the type, the bounds."""
+    if "enum" in spec:
+        missing = [value for value in spec["enum"] if f"`{value}`" not in cell]
+        return f"lacks {missing}" if missing else None
+    if TYPE_WORDS[spec["type"]] not in cell:
+        return f"should say {TYPE_WORDS[spec['type']]}"
+    bounds = (spec.get("minimum"), spec.get("maximum"))
+    wanted = {
+        (True, True): f"{bounds[0]} to {bounds[1]}",
+        (True, False): f"at least {bounds[0]}",
+    }.get((bounds[0] is not None, bounds[1] is not None))
+    return f"should say {wanted}" if wanted and wanted not in cell else None
+
+
 def test_configuration_documents_every_property_with_its_default() -> None:
     rows = _configuration_rows()
     properties = dict(_schema_properties(sync_definition_schema()))
@@ -269,3 +293,9 @@ def test_configuration_documents_every_property_with_its_default() -> None:
         if "default" in spec and f"`{_rendered(spec['default'])}`" not in rows[key][2]
     ]
     assert not wrong, wrong
+    wrong_types = [
+        f"{key}: type {problem}"
+        for key, spec in properties.items()
+        if (problem := _type_problem(spec, rows[key][1]))
+    ]
+    assert not wrong_types, wrong_types
