@@ -2,18 +2,21 @@
 
 Reads the Markdown files and checks what can be checked without dbt: the README stays a front
 page, every relative link lands on a file (and heading), every YAML block loads and its syncs
-validate against the JSON Schema, every `dbt-lambda-sync ...` and `make ...` line in a shell
-block names a real command with real options, and docs/configuration.md documents every
-property of the schema with the schema's default.
+validate against the JSON Schema, every JSON event and answer validates against theirs, every
+`dbt-lambda-sync ...` and `make ...` line in a shell block names a real command with real
+options, and docs/configuration.md documents every property of the schema with its type and
+default.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +151,28 @@ def test_the_docs_declare_syncs() -> None:
     """Guards the check above against a walk that finds nothing."""
     found = sum(len(list(_declared_syncs(yaml.safe_load(b.text)))) for b in _yaml_blocks())
     assert found >= 3
+
+
+def _json_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        files("dbt_lambda_sync").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    )
+    return schema
+
+
+@pytest.mark.parametrize("block", _all_blocks("json"), ids=str)
+def test_json_blocks_parse_and_events_and_answers_validate(block: Block) -> None:
+    if "..." in block.text:
+        return  # an elided document (`[ ...as for run... ]`), shown for its shape
+    document = json.loads(block.text)
+    if isinstance(document, dict) and "operation" in document:
+        schema = "event"
+    elif isinstance(document, dict) and set(document) == {"errors"}:
+        schema = "response"
+    else:
+        return
+    problems = [e.message for e in Draft202012Validator(_json_schema(schema)).iter_errors(document)]
+    assert not problems, f"{block} ({schema}): {problems}"
 
 
 def _command_lines(block: Block) -> Iterator[list[str]]:
