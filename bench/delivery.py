@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from bench.capture import build, compute_plan
-from bench.endpoint import EndpointProcess
 from bench.project import MODEL, SYNC, BenchProject
+from tests.support.scripted_endpoint import EndpointProcess
 
 CONCURRENCY = 8
 # (batch_size, rows, function seconds): the targets' fast endpoint (answers at once), and for

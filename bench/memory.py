@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 
 from bench.capture import model_sql
-from bench.endpoint import EndpointProcess
 from bench.project import BenchProject
+from tests.support.scripted_endpoint import EndpointProcess
 
 
 def hwm_bytes(pid: int) -> int:

@@ -1,4 +1,4 @@
-"""A throw-away dbt project for the benchmarks (same shape as tests/integration/conftest.py).
+"""A throw-away dbt project for the benchmarks (tests/support/dbt_project.py's builder).
 
 One model, ``bench_rows``, generated in the warehouse (no seed to load): ``bench_n`` rows of six
 mixed columns (bigint key, text, timestamp, double, decimal, boolean). ``bench_version=1`` mutates
@@ -9,20 +9,15 @@ it relative to version 0: 5% of rows changed (``id % 20 = 1``), 1% removed (``id
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.support.dbt_project import PROFILES_YML, DbtProject
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 SYNC = "bench_sync"
 MODEL = "bench_rows"
 
@@ -45,7 +40,7 @@ DBT_PROJECT = """\
 name: dls_bench
 version: "0.1.0"
 config-version: 2
-profile: dls_bench
+profile: dbt_lambda_sync_integration_tests  # integration_tests/profiles.yml
 model-paths: ["models"]
 models:
   +post-hook: "{{ dbt_lambda_sync.capture_changes() if (var('bench_hook', 1) | int) == 1 else '' }}"
@@ -55,54 +50,24 @@ vars:
   lambda_sync_schema: "{{ env_var('DBT_LAMBDA_SYNC_SCHEMA') }}"
 """
 
-PROFILES = """\
-dls_bench:
-  target: duckdb
-  outputs:
-    duckdb:
-      type: duckdb
-      path: "{{ env_var('DBT_DUCKDB_PATH') }}"
-      threads: 4
-    postgres:
-      type: postgres
-      host: 127.0.0.1
-      port: 5432
-      user: postgres
-      password: ""
-      dbname: test
-      schema: "{{ env_var('DBT_PG_SCHEMA') }}"
-      threads: 4
-"""
 
+class BenchProject(DbtProject):
+    """The benchmark project: one generated model, ``bench_rows``, with one sync."""
 
-class BenchProject:
     def __init__(self, root: Path, warehouse: str, sync: dict[str, Any]):
-        self.root = root
-        self.warehouse = warehouse
-        self.schema = f"bench_{uuid.uuid4().hex[:8]}"
-        self.sync_schema = f"{self.schema}_lambda_sync"
-        if root.exists():
-            shutil.rmtree(root)
-        (root / "models").mkdir(parents=True)
-        (root / "dbt_packages").mkdir()
-        (root / "dbt_packages" / "dbt_lambda_sync").symlink_to(REPO)
-        (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
-        (root / "dbt_project.yml").write_text(DBT_PROJECT)
-        (root / "profiles.yml").write_text(PROFILES)
+        super().__init__(
+            root,
+            warehouse,
+            files={"dbt_project.yml": DBT_PROJECT, "profiles.yml": PROFILES_YML.read_text()},
+            schema_prefix="bench",
+            env={
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "DO_NOT_TRACK": "1",
+            },
+        )
         (root / "models" / f"{MODEL}.sql").write_text(MODEL_SQL)
         self.set_sync(**sync)
-        self.env = {
-            **os.environ,
-            "DBT_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-            "DBT_PG_SCHEMA": self.schema,
-            "DBT_LAMBDA_SYNC_SCHEMA": self.sync_schema,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DO_NOT_TRACK": "1",
-        }
-        self.env.pop("DBT_PROFILES_DIR", None)
 
     def set_sync(self, **sync: Any) -> None:
         config = {
@@ -115,38 +80,12 @@ class BenchProject:
             "retries": {"mode": "immediate", "attempts": 0},
         }
         config.update(sync)
-        schema = {
-            "version": 2,
-            "models": [{"name": MODEL, "config": {"meta": {"lambda_sync": config}}}],
-        }
-        (self.root / "models" / "schema.yml").write_text(yaml.safe_dump(schema, sort_keys=False))
+        self.declare(MODEL, config)
 
     # --- commands -----------------------------------------------------------------------------
 
-    def command(self, executable: str, *args: str) -> list[str]:
-        """A dbt or dbt-lambda-sync command line for this project and target."""
-        return [
-            str(BIN / executable),
-            *args,
-            "--project-dir",
-            str(self.root),
-            "--profiles-dir",
-            str(self.root),
-            "--target",
-            self.warehouse,
-        ]
-
     def _cmd(self, executable: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = self.command(executable, *args)
-        result = subprocess.run(
-            cmd, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=1800
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n"
-                f"{result.stderr[-4000:]}"
-            )
-        return result
+        return self.run_command(executable, args, expect=0 if check else None, timeout=1800)
 
     def dbt_run(self, *, n: int, version: int = 0, hook: bool = True) -> dict[str, Any]:
         """`dbt run -s bench_rows`; returns timings from run_results.json."""
@@ -169,30 +108,13 @@ class BenchProject:
 
     # --- direct access (only while no dbt process holds the database) --------------------------
 
-    def connect(self) -> Any:
-        if self.warehouse == "duckdb":
-            import duckdb
-
-            return duckdb.connect(str(self.root / "warehouse.duckdb"))
-        import psycopg2
-
-        return psycopg2.connect(**PG)
-
     @property
     def model_relation(self) -> str:
-        return f"{'main' if self.warehouse == 'duckdb' else self.schema}.{MODEL}"
+        return f"{self.model_schema}.{MODEL}"
 
     def query(self, sql: str) -> list[tuple]:
         sql = sql.replace("{schema}", self.sync_schema).replace("{model}", self.model_relation)
-        con = self.connect()
-        try:
-            cur = con.cursor()
-            cur.execute(sql)
-            rows = cur.fetchall() if cur.description else []
-            con.commit()
-            return rows
-        finally:
-            con.close()
+        return self.sql(sql)
 
     def plan_counts(self) -> dict[str, int]:
         rows = self.query(
@@ -202,12 +124,7 @@ class BenchProject:
         return {op: int(c) for op, c in rows}
 
     def drop(self) -> None:
-        if self.warehouse == "postgres":
-            import psycopg2
-
-            with psycopg2.connect(**PG) as con, con.cursor() as cur:
-                cur.execute(f"drop schema if exists {self.schema} cascade")
-                cur.execute(f"drop schema if exists {self.sync_schema} cascade")
+        super().drop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""AWS identifier formats: Lambda function names and ARNs, IAM role ARNs, external IDs, regions.
+r"""AWS identifier formats: Lambda function names and ARNs, IAM role ARNs, external IDs, regions.
 
 botocore does not check ``FunctionName`` against the service's pattern, so a typo would only surface
 as a confusing 4xx in the middle of a run. These checks run before anything is sent. They follow
@@ -6,7 +6,7 @@ botocore's ``data/lambda/2015-03-31/service-2.json`` (shapes ``NamespacedFunctio
 ``NumericLatestPublishedOrAliasQualifier`` and ``RoleArn``) plus the documented length limits, with
 two deliberate differences:
 
-- ``[0-9]`` instead of ``\\d`` and ASCII classes instead of ``\\w``: Python's ``re`` matches any
+- ``[0-9]`` instead of ``\d`` and ASCII classes instead of ``\w``: Python's ``re`` matches any
   Unicode digit or letter with those, AWS does not.
 - Function names do not take ``.`` (only ``NamespacedFunctionName`` allows it; ``CreateFunction``
   never creates such a name) and the region-only form ``us-east-1:123456789012:function:x`` is not

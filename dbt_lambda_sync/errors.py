@@ -21,6 +21,8 @@ class SyncError(Exception):
 
 
 class UserError(SyncError):
+    """A mistake the user can fix (definitions, flags): exit 2, no traceback."""
+
     exit_code = 2
 
 
@@ -64,6 +66,8 @@ class KeyChanged(UserError):
 
 
 class EnvironmentFailure(SyncError):
+    """Something outside the user's input failed (warehouse, AWS, another run): exit 3."""
+
     exit_code = 3
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,7 @@ class SyncInfo:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> SyncInfo:
+        """The ``sync`` part of an event."""
         sync = event["sync"]
         return cls(
             name=sync["name"],
@@ -180,6 +181,27 @@ def key_text(value: Any) -> str:
     return str(value)
 
 
+def _rows_with_context(event: Mapping[str, Any], context: Any) -> Iterator[tuple[dict, RowContext]]:
+    """Each row of ``event`` with the ``RowContext`` a row function gets."""
+    column = event["primary_key_column"]
+    previous_rows = event.get("previous_rows")
+    sync = SyncInfo.from_event(event)
+    for index, row in enumerate(event["rows"]):
+        yield (
+            row,
+            RowContext(
+                operation=event["operation"],
+                primary_key_column=column,
+                primary_key=key_text(row[column]),
+                previous=previous_rows[index] if previous_rows else None,
+                sync=sync,
+                index=index,
+                lambda_context=context,
+                row=row,
+            ),
+        )
+
+
 def sync_handler(
     process_row: RowFunction,
     *,
@@ -205,36 +227,21 @@ def sync_handler(
 
     def handler(event: dict, context: Any = None) -> dict:
         _check(event, validate)
-        operation = event["operation"]
-        column = event["primary_key_column"]
-        rows = event["rows"]
-        previous_rows = event.get("previous_rows")
-        sync = SyncInfo.from_event(event)
         errors = []
-        for index, row in enumerate(rows):
-            ctx = RowContext(
-                operation=operation,
-                primary_key_column=column,
-                primary_key=key_text(row[column]),
-                previous=previous_rows[index] if previous_rows else None,
-                sync=sync,
-                index=index,
-                lambda_context=context,
-                row=row,
-            )
+        for row, ctx in _rows_with_context(event, context):
             try:
                 process_row(row, ctx)
             except reject_on as exc:
                 reason = _reason(exc)
-                logger.info("rejected %s %s: %s", operation, ctx.primary_key, reason)
+                logger.info("rejected %s %s: %s", ctx.operation, ctx.primary_key, reason)
                 errors.append({"primary_key_value": ctx.primary_key, "reason": reason})
             except Exception:
                 logger.error(
                     "%s row %s raised: the whole batch fails (invocation %s, attempt %s)",
-                    operation,
+                    ctx.operation,
                     ctx.primary_key,
-                    sync.invocation_id,
-                    sync.attempt,
+                    ctx.sync.invocation_id,
+                    ctx.sync.attempt,
                 )
                 raise
         return {"errors": errors}

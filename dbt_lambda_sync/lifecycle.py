@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.definitions import META_KEY
+from dbt_lambda_sync.definitions import named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.history import DeclaredSync, History
 from dbt_lambda_sync.state import LeaseHolder, SyncState, sql_time
@@ -44,6 +44,8 @@ def holding_lease(
 
 @dataclass(frozen=True)
 class SkipResult:
+    """The keys `errors --skip` moved the snapshot past."""
+
     sync: DeclaredSync
     skipped: tuple[str, ...]  # keys whose current version the snapshot moved past
 
@@ -112,6 +114,7 @@ def all_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> list[De
 
 
 def orphaned_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> list[DeclaredSync]:
+    """Syncs with state in the warehouse that no model declares any more."""
     names = {s.name for s in declared}
     adopters = {s.renamed_from: s.name for s in declared if s.renamed_from}
     return [
@@ -123,6 +126,8 @@ def orphaned_syncs(warehouse: Warehouse, declared: Sequence[DeclaredSync]) -> li
 
 @dataclass(frozen=True)
 class PruneResult:
+    """What pruning one orphaned sync removed, or why it could not."""
+
     sync: DeclaredSync
     snapshot_rows: int
     open_errors: int
@@ -167,8 +172,5 @@ def disabled_sync_names(manifest: Any) -> set[str]:
     for nodes in (getattr(manifest, "disabled", None) or {}).values():
         for node in nodes:
             meta = getattr(getattr(node, "config", None), "meta", None) or {}
-            entries = meta.get(META_KEY)
-            for entry in entries if isinstance(entries, list) else [entries]:
-                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                    names.add(entry["name"])
+            names.update(entry["name"] for entry in named_entries(meta))
     return names

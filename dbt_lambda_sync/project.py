@@ -48,6 +48,7 @@ class Project:
 
     @classmethod
     def load(cls, args: ProjectArgs) -> Project:
+        """Resolve the project's arguments and parse its manifest."""
         resolved = args.resolved()
         return cls(resolved, parse_manifest(resolved))
 
@@ -57,4 +58,5 @@ class Project:
         return select_definitions(definitions, selectors) if selectors else definitions
 
     def open_warehouse(self) -> Warehouse:
+        """A warehouse connection through the project's adapter, reusing the parsed manifest."""
         return Warehouse.open(self.args, manifest=self.manifest)

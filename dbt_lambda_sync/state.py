@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from dbt_lambda_sync.errors import LeaseHeldError, SyncError, UsageError
+from dbt_lambda_sync.vocabulary import RUNNING
 from dbt_lambda_sync.warehouse import Warehouse
 
 DUPLICATE_KEY_REASON = "duplicate primary key"
@@ -129,6 +130,11 @@ class LeaseHolder:
 
 @dataclass
 class RunCounters:
+    """A run's counters: the one declaration of them. The runs table's columns (RUN_COLUMNS),
+    ``RunSummary`` and ``history.RunRecord`` carry these fields; a unit test checks the table's
+    DDL and the sources file against them.
+    """
+
     planned_added: int = 0
     planned_changed: int = 0
     planned_removed: int = 0
@@ -138,6 +144,22 @@ class RunCounters:
     skipped_rows: int = 0
     invocations: int = 0
     retries: int = 0
+
+
+RUN_COUNTERS = tuple(f.name for f in fields(RunCounters))
+# lambda_sync_runs, in its DDL order. Tables created before this version also have dry_run
+# (always false, never read): inserts name their columns, so it is left null there.
+RUN_COLUMNS = (
+    "run_id",
+    "sync_name",
+    "model_name",
+    "started_at",
+    "finished_at",
+    "status",
+    "first_run",
+    *RUN_COUNTERS,
+    "error",
+)
 
 
 @dataclass
@@ -319,14 +341,13 @@ class SyncState:
     # --- the plan -----------------------------------------------------------------------------
 
     def plan_counts(self) -> dict[str, int]:
+        """Rows of the stored plan by operation."""
         rows = self.warehouse.fetch_all(
-            f"select operation, count(*), sum(key_rows) from {self.table('plans')}"
+            f"select operation, count(*) from {self.table('plans')}"
             " where sync_name = ? group by operation",
             [self.sync_name],
         )
-        counts = {op: int(count) for op, count, _ in rows}
-        counts["duplicate_rows"] = int(next((s for op, _, s in rows if op == "duplicate"), 0) or 0)
-        return counts
+        return {op: int(count) for op, count in rows}
 
     def plan_seq_range(self) -> tuple[int, int]:
         """The lowest and highest seq in the stored plan ((0, 0) when it is empty)."""
@@ -421,8 +442,7 @@ class SyncState:
                 "started_at",
                 "status",
                 "first_run",
-                "dry_run",
-                *_counter_columns(),
+                *RUN_COUNTERS,
             ],
             [
                 (
@@ -430,9 +450,8 @@ class SyncState:
                     self.sync_name,
                     self.model_name,
                     started_at,
-                    "running",
+                    RUNNING,
                     first_run,
-                    False,
                     *_counter_values(counters),
                 )
             ],
@@ -457,7 +476,7 @@ class SyncState:
         counters: RunCounters,
         error: str | None,
     ) -> None:
-        assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
+        assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
         self.warehouse.execute(
             f"update {self.table('runs')} set finished_at = ?, status = ?, error = ?, {assignments}"
             " where run_id = ? and sync_name = ?",
@@ -514,7 +533,7 @@ class SyncState:
                 [record.values() for record in checkpoint.invocations],
             )
             self._record_failures(checkpoint.failures, run_id=run_id, now=now)
-            assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
+            assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
             wh.execute(
                 f"update {self.table('runs')} set {assignments} where run_id = ? and sync_name = ?",
                 [*_counter_values(counters), run_id, self.sync_name],
@@ -658,12 +677,8 @@ def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _counter_columns() -> list[str]:
-    return list(RunCounters.__dataclass_fields__)
-
-
 def _counter_values(counters: RunCounters) -> list[int]:
-    return [getattr(counters, name) for name in _counter_columns()]
+    return [getattr(counters, name) for name in RUN_COUNTERS]
 
 
 def sql_time(moment: datetime) -> str:

@@ -1,8 +1,8 @@
-"""Text from outside made safe to store and to show. Pure Python, imports nothing.
+r"""Text from outside made safe to store and to show. Pure Python, imports nothing.
 
 Every string that comes from the function or the network (error types and messages, reasons,
 raw bodies, keys an answer names) passes through ``clean_text`` before anything keeps it:
-``json.loads`` lets NUL and lone surrogates ("\\ud800") through, PostgreSQL refuses NUL in text,
+``json.loads`` lets NUL and lone surrogates ("\ud800") through, PostgreSQL refuses NUL in text,
 and no UTF-8 column takes a lone surrogate, so one such string used to fail a whole checkpoint.
 """
 
@@ -33,7 +33,7 @@ def clean_text(text: str, limit: int) -> str:
 
 
 def visible(text: str, *, lines: bool = True) -> str:
-    """``text`` with control characters (terminal escapes included) shown as ``\\xNN``, so that
+    r"""``text`` with control characters (terminal escapes included) shown as ``\xNN``, so that
     what a function wrote is displayed, never interpreted by the terminal. ``lines=False``
     shows tab and newline too (a table cell stays on its line).
     """

@@ -36,6 +36,7 @@ class ProjectArgs:
     vars: str | None = None  # YAML, as dbt's --vars
 
     def resolved(self) -> ProjectArgs:
+        """These arguments with dbt's defaults (and environment variables) filled in."""
         # dbt.cli.resolvers imports all of dbt.cli (seconds): only when dbt's defaults are needed
         project_dir = self.project_dir or os.environ.get("DBT_PROJECT_DIR")
         if not project_dir:
@@ -63,6 +64,7 @@ class ProjectArgs:
         )
 
     def dbt_flags(self) -> list[str]:
+        """The flags our parse gives dbt: only those the user gave, so dbt can reuse its parse."""
         # Only what the user gives dbt: dbt keeps its partial parse (target/partial_parse.msgpack,
         # left by the user's last dbt command) only while --vars, --profile and --target, as given
         # on the command line, are those it was written with; paths do not count.
@@ -118,6 +120,7 @@ class Warehouse:
 
     @classmethod
     def open(cls, args: ProjectArgs, manifest: Any | None = None) -> Warehouse:
+        """Open a connection through the project's adapter (parsing the manifest if not given)."""
         args = args.resolved()
         if manifest is None:
             manifest = parse_manifest(args)
@@ -156,6 +159,7 @@ class Warehouse:
         return warehouse
 
     def close(self) -> None:
+        """Roll back anything open and release the adapter's connections."""
         with contextlib.suppress(Exception):
             self._adapter.connections.rollback_if_open()
         with contextlib.suppress(Exception):
@@ -186,10 +190,12 @@ class Warehouse:
 
     @property
     def adapter_type(self) -> str:
+        """The adapter's name: ``duckdb``, ``postgres``..."""
         return str(self._adapter.type())
 
     @property
     def project_name(self) -> str:
+        """The dbt project's name."""
         return str(self.config.project_name)
 
     def latest_build_of(self, unique_id: str) -> str | None:
@@ -210,11 +216,13 @@ class Warehouse:
         return self.call_macro("lambda_sync_relation", identifier=identifier)
 
     def model_relation(self, database: str | None, schema: str, identifier: str) -> Any:
+        """The relation of a model, quoted the adapter's way."""
         return self._adapter.Relation.create(
             database=database, schema=schema, identifier=identifier
         )
 
     def columns_of(self, relation: Any) -> list[str]:
+        """The columns of ``relation``, in order."""
         try:
             with self.transaction():
                 return [c.name for c in self._adapter.get_columns_in_relation(relation)]
@@ -236,10 +244,12 @@ class Warehouse:
                 raise _as_warehouse_error(exc, f"macro {PACKAGE_NAME}.{name}") from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement in a transaction of its own (unless one is open)."""
         with self.transaction():
             self._run(sql, params)
 
     def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one query and return all its rows."""
         # Fetch before the commit: committing discards a DuckDB cursor's pending result.
         with self.transaction():
             cursor = self._run(sql, params)

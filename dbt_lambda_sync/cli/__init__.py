@@ -30,7 +30,7 @@ from dbt_lambda_sync.cli.common import (
     print_json,
     wants_json,
 )
-from dbt_lambda_sync.display import visible
+from dbt_lambda_sync.cli.display import visible
 from dbt_lambda_sync.errors import Interrupted, SyncError
 from dbt_lambda_sync.interrupts import process_stops
 

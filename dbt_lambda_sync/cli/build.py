@@ -19,6 +19,7 @@ from dbt_lambda_sync.cli.common import (
     project_options,
     worst_exit_code,
 )
+from dbt_lambda_sync.cli.display import make_reporter
 from dbt_lambda_sync.cli.run import (
     SyncOutcome,
     deliver,
@@ -28,7 +29,6 @@ from dbt_lambda_sync.cli.run import (
     show_outcomes,
 )
 from dbt_lambda_sync.definitions import SyncDefinition
-from dbt_lambda_sync.display import make_reporter
 from dbt_lambda_sync.errors import SyncError, UsageError, WarehouseError
 from dbt_lambda_sync.project import Project
 from dbt_lambda_sync.runner import RunOptions
@@ -47,6 +47,7 @@ class BuildReport:
     failed_nodes: tuple[str, ...] = ()  # names of nodes that errored or failed
 
     def syncable(self, unique_id: str) -> bool:
+        """Whether dbt built this node in this build and did not mark it not to be synced."""
         return unique_id in self.built and unique_id not in self.not_synced
 
 
@@ -104,7 +105,7 @@ def run_dbt_build(project: Project, dbt_args: Sequence[str]) -> BuildReport:
         result = dbtRunner(manifest=project.manifest).invoke(
             ["build", *project.args.dbt_flags(), *dbt_args]
         )
-    execution = result.result
+    execution: Any = result.result  # dbt's union of result types; a build gives results
     if isinstance(result.exception, KeyboardInterrupt):
         raise result.exception  # Ctrl-C or SIGTERM during the build: exit 130 or 143, not 2
     if result.exception is not None or not hasattr(execution, "results"):
@@ -118,6 +119,7 @@ def build_document(
     outcomes: Sequence[SyncOutcome],
     project: Project,
 ) -> dict[str, Any]:
+    """The JSON document of `build --output json`: the dbt build and each sync's outcome."""
     names = {n.unique_id: n.name for n in project.manifest.nodes.values()}
     return {
         "dbt": {

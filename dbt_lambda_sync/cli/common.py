@@ -20,6 +20,7 @@ OUTPUT_KEY = "dbt_lambda_sync.output"  # in click's shared ctx.meta: the error h
 
 
 def exit_code_of(exc: SyncError) -> int:
+    """The exit code for an error: its own when it is a usage or environment error, else 1."""
     return exc.exit_code if exc.exit_code in (EXIT_USAGE, EXIT_ENVIRONMENT) else EXIT_REJECTED
 
 
@@ -104,6 +105,7 @@ output_option = click.option(
 
 
 def limit_option(default: int, what: str) -> Callable[..., Any]:
+    """The ``--limit/-n`` option: how many rows to show (0: all)."""
     return click.option(
         "--limit",
         "-n",
@@ -125,9 +127,11 @@ def load_project(args: ProjectArgs) -> Project:
 
 
 def print_json(document: Any) -> None:
+    """Print a JSON document on stdout (dates and other values as text)."""
     click.echo(json.dumps(document, indent=2, default=str))
 
 
 def wants_json() -> bool:
+    """Whether the command was asked for ``--output json``."""
     ctx = click.get_current_context(silent=True)
     return bool(ctx and ctx.meta.get(OUTPUT_KEY) == "json")

@@ -16,12 +16,12 @@ from dbt_lambda_sync.cli.common import (
     print_json,
     project_options,
 )
-from dbt_lambda_sync.display import Table, one_line, print_table
+from dbt_lambda_sync.cli.display import Table, one_line, print_table
 from dbt_lambda_sync.errors import UsageError
 from dbt_lambda_sync.history import DeclaredSync, ErrorRecord, History, declared_syncs, one_sync
 from dbt_lambda_sync.lifecycle import SkipResult, all_syncs, skip_failures
 from dbt_lambda_sync.runner import utcnow
-from dbt_lambda_sync.warehouse import ProjectArgs
+from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
 
 
 def errors_document(
@@ -39,6 +39,7 @@ def errors_document(
 
 
 def errors_table(errors: Sequence[ErrorRecord]) -> Table:
+    """The failing rows of a sync as a table."""
     return Table(
         ["key", "operation", "reason", "attempts", "last failed (UTC)"],
         [
@@ -68,6 +69,7 @@ def skip_request(keys: Sequence[str], *, skip: bool, skip_all: bool) -> list[str
 
 
 def skip_message(result: SkipResult) -> str:
+    """What `errors --skip` did, in a sentence."""
     sync = result.sync
     if not result.skipped:
         return f"No current failures of {sync.name} to skip."
@@ -126,17 +128,25 @@ def errors_command(
     with project.open_warehouse() as warehouse:
         target = one_sync(all_syncs(warehouse, declared), sync)
         if skipping:
-            result = skip_failures(warehouse, target, wanted, now=utcnow())
-            if output == "json":
-                print_json(
-                    {"sync": target.name, "model": target.model, "skipped": list(result.skipped)}
-                )
-            else:
-                click.echo(skip_message(result))
+            _skip(warehouse, target, wanted, output)
             return
         history = History(warehouse)
         errors = history.open_errors(target.name, limit=limit)
         total = history.open_error_counts([target.name])[target.name]
+    _show(target, errors, total, output)
+
+
+def _skip(
+    warehouse: Warehouse, target: DeclaredSync, wanted: list[str] | None, output: str
+) -> None:
+    result = skip_failures(warehouse, target, wanted, now=utcnow())
+    if output == "json":
+        print_json({"sync": target.name, "model": target.model, "skipped": list(result.skipped)})
+    else:
+        click.echo(skip_message(result))
+
+
+def _show(target: DeclaredSync, errors: Sequence[ErrorRecord], total: int, output: str) -> None:
     if output == "json":
         print_json(errors_document(target, errors, total))
         return

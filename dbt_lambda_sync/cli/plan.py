@@ -14,7 +14,7 @@ from dbt_lambda_sync.cli.common import (
     project_options,
     select_option,
 )
-from dbt_lambda_sync.display import Table, print_table
+from dbt_lambda_sync.cli.display import Table, print_table
 from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.reporting import PlanSummary
 from dbt_lambda_sync.runner import utcnow
@@ -29,6 +29,7 @@ def plan_document(summaries: Sequence[PlanSummary]) -> dict[str, Any]:
 
 
 def plan_table(summaries: Sequence[PlanSummary]) -> Table:
+    """The plans of the selected syncs as a table."""
     return Table(
         ["sync", "model", "added", "changed", "removed", "invalid", "first run", "reason"],
         [

@@ -17,7 +17,7 @@ from dbt_lambda_sync.cli.common import (
     project_options,
     worst_exit_code,
 )
-from dbt_lambda_sync.display import Table, one_line, print_table
+from dbt_lambda_sync.cli.display import Table, one_line, print_table
 from dbt_lambda_sync.history import DeclaredSync, declared_syncs
 from dbt_lambda_sync.lifecycle import PruneResult, disabled_sync_names, prune
 from dbt_lambda_sync.runner import utcnow
@@ -45,6 +45,7 @@ def prune_document(results: Sequence[PruneResult], *, dry_run: bool) -> dict[str
 
 
 def prune_table(results: Sequence[PruneResult], *, dry_run: bool) -> Table:
+    """What `prune` did (or would do, with ``dry_run``) to each orphaned sync, as a table."""
     rows = []
     for r in results:
         if r.error is not None:

@@ -12,6 +12,7 @@ from dbt_lambda_sync.warehouse import ProjectArgs
 
 
 def reset_message(result: ResetResult) -> str:
+    """What `reset` forgot, in a sentence."""
     sync = result.sync
     if sync.orphaned:
         return (

@@ -22,8 +22,8 @@ from dbt_lambda_sync.cli.common import (
     select_option,
     worst_exit_code,
 )
+from dbt_lambda_sync.cli.display import Table, format_duration, make_reporter, one_line, print_table
 from dbt_lambda_sync.definitions import SyncDefinition
-from dbt_lambda_sync.display import Table, format_duration, make_reporter, one_line, print_table
 from dbt_lambda_sync.errors import SyncError, UnexpectedError
 from dbt_lambda_sync.reporting import RunSummary
 from dbt_lambda_sync.runner import RunOptions, RunResult, SyncRunner

@@ -15,7 +15,7 @@ from dbt_lambda_sync.cli.common import (
     project_options,
     select_option,
 )
-from dbt_lambda_sync.display import Table, format_duration, one_line, print_table
+from dbt_lambda_sync.cli.display import Table, format_duration, one_line, print_table
 from dbt_lambda_sync.history import DeclaredSync, History, RunRecord, declared_syncs, select_syncs
 from dbt_lambda_sync.lifecycle import all_syncs
 from dbt_lambda_sync.runner import utcnow
@@ -54,6 +54,7 @@ def status_table(
     open_errors: Mapping[str, int],
     invalid: Mapping[str, int] | None = None,
 ) -> Table:
+    """Each sync's last runs, open errors and invalid rows as a table."""
     invalid = invalid or {}
     rows: list[list[Any]] = []
     for s in syncs:

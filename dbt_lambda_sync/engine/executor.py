@@ -43,6 +43,7 @@ class DaemonPool:
             self._tasks.put(None)
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Queue ``fn(*args)`` for a worker; its future."""
         future: Future[T] = Future()
         self._tasks.put((future, fn, args))
         return future

@@ -1,4 +1,4 @@
-"""Pacing of invocations: a rate limiter (requests per period) and a concurrency gate.
+"""Pacing of invocations: a rate limiter (requests per period).
 
 The rate limiter is a GCRA (generic cell rate algorithm) with no burst allowance: slots are
 ``period_seconds / requests`` apart, the first one is immediate, and an idle limiter does not
@@ -9,7 +9,6 @@ what a downstream API that enforces the same limit with a sliding window expects
 from __future__ import annotations
 
 import threading
-from types import TracebackType
 
 from dbt_lambda_sync.engine.clock import Clock
 
@@ -34,8 +33,8 @@ class RateLimiter:
     def reserve(self) -> float:
         """Claim the next free slot and return how long the caller must wait for it (>= 0).
 
-        Never blocks. Each call claims a distinct slot, so concurrent callers are spread
-        ``interval`` apart instead of all waking together.
+        Never blocks: the caller sleeps the delay on its own clock. Each call claims a distinct
+        slot, so concurrent callers are spread ``interval`` apart instead of all waking together.
         """
         with self._lock:
             now = self._clock.monotonic()
@@ -43,64 +42,3 @@ class RateLimiter:
             slot = now if self._next_slot is None else max(now, self._next_slot)
             self._next_slot = slot + self.interval
             return slot - now
-
-    def acquire(self) -> None:
-        """Block (through the clock) until this caller's slot comes."""
-        delay = self.reserve()
-        if delay > 0:
-            self._clock.sleep(delay)
-
-
-class ConcurrencyGate:
-    """A bounded semaphore that also counts what is in flight and the peak, for tests and bench.
-
-    ``acquire`` and ``release`` may happen on different threads (taken before submitting work to an
-    executor, released in the future's done-callback, like s3transfer's ``BoundedExecutor``).
-    """
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
-        self.limit = limit
-        self._semaphore = threading.BoundedSemaphore(limit)
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._peak = 0
-
-    def acquire(self, timeout: float | None = None) -> bool:
-        """Take a place; blocks until one is free (or ``timeout`` passes: returns False)."""
-        if not self._semaphore.acquire(timeout=timeout):
-            return False
-        with self._lock:
-            self._in_flight += 1
-            self._peak = max(self._peak, self._in_flight)
-        return True
-
-    def release(self) -> None:
-        with self._lock:
-            if self._in_flight == 0:
-                raise ValueError("ConcurrencyGate released more times than acquired")
-            self._in_flight -= 1
-        self._semaphore.release()
-
-    @property
-    def in_flight(self) -> int:
-        with self._lock:
-            return self._in_flight
-
-    @property
-    def peak(self) -> int:
-        with self._lock:
-            return self._peak
-
-    def __enter__(self) -> ConcurrencyGate:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()

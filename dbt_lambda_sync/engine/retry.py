@@ -31,6 +31,8 @@ _MAX_EXPONENT = 62
 
 
 class RetryPolicy:
+    """When to retry a failed invocation and how long to wait first."""
+
     def __init__(
         self,
         *,

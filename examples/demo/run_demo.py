@@ -44,16 +44,19 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))  # examples/: package_function
-sys.path.insert(0, str(HERE))  # local_lambda
+sys.path.insert(0, str(REPO))  # tests.support: the ministack launcher and the project builder
 
-from local_lambda import LocalLambda  # noqa: E402
 from package_function import build_package  # noqa: E402
+
+from tests.support.dbt_project import CommandFailed, DbtProject  # noqa: E402
+from tests.support.ministack import Ministack  # noqa: E402
 
 FUNCTION = "crm-upsert"
 HANDLER_FILE = REPO / "examples" / "handlers" / "crm_upsert.py"
 SYNC = "crm_customers"
 SCHEMA = "main_lambda_sync"  # <target schema>_lambda_sync; DuckDB's schema is main
-PROJECT_FILES = ["dbt_project.yml", "profiles.yml", "models", "seeds"]
+PROJECT_FILES = ["dbt_project.yml", "profiles.yml"]
+PROJECT_FOLDERS = ["models", "seeds"]
 SEED = Path("seeds") / "raw_customers.csv"
 WORKDIR_MARKER = ".lambda-sync-demo"
 # Outside the checkout on purpose: `dbt deps` links the package (this repository) into the
@@ -123,6 +126,7 @@ class Demo:
     def __init__(self, workdir: Path, out: Output) -> None:
         self.workdir = workdir
         self.project = workdir / "project"
+        self.dbt_project: DbtProject | None = None
         self.database = workdir / "demo.duckdb"
         self.received_log = workdir / "crm_upsert_received.jsonl"
         self.out = out
@@ -137,10 +141,11 @@ class Demo:
         self.check_tools()
         self.prepare_workdir()
         self.out.step("Start a local Lambda endpoint (ministack, 127.0.0.1 only)")
-        with LocalLambda(self.workdir, say=self.out.say) as endpoint_url:
+        with Ministack(say=self.out.say) as ministack:
+            endpoint_url = ministack.endpoint_url
             self.out.say(f"listening on {endpoint_url}")
             self.env = self.environment(endpoint_url)
-            self.deploy(endpoint_url)
+            self.deploy(ministack)
             self.first_run()
             self.second_run()
             self.out.step("Stop ministack")
@@ -165,16 +170,13 @@ class Demo:
                 # never empty a directory the demo did not make
                 raise DemoFailed(f"{self.workdir} is not empty: choose another --workdir")
             shutil.rmtree(self.workdir)
-        self.project.mkdir(parents=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         marker.write_text("made by examples/demo/run_demo.py; emptied by its next run\n")
-        for name in PROJECT_FILES:
-            source = HERE / name
-            if source.is_dir():
-                shutil.copytree(source, self.project / name)
-            else:
-                shutil.copy2(source, self.project / name)
-        # The checked-in packages.yml says `local: ../..`; the copy lives elsewhere.
-        (self.project / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
+        # The checked-in packages.yml says `local: ../..`; the builder writes this checkout's path.
+        files = {name: (HERE / name).read_text() for name in PROJECT_FILES}
+        self.dbt_project = DbtProject(self.project, "duckdb", files=files, target=None)
+        for name in PROJECT_FOLDERS:
+            shutil.copytree(HERE / name, self.project / name, dirs_exist_ok=True)
 
     def environment(self, endpoint_url: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DBT_"))}
@@ -189,22 +191,14 @@ class Demo:
         )
         return env
 
-    def deploy(self, endpoint_url: str) -> None:
+    def deploy(self, ministack: Ministack) -> None:
         self.out.step(f"Deploy examples/handlers/crm_upsert.py as the function {FUNCTION}")
-        import boto3
-
         package = build_package(HANDLER_FILE)
         self.out.say(
             f"zip: crm_upsert.py, dbt_lambda_sync/__init__.py (empty), "
             f"dbt_lambda_sync/handler.py ({len(package):,} bytes)"
         )
-        client = boto3.client(
-            "lambda",
-            endpoint_url=endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        client = ministack.client()
         client.create_function(
             FunctionName=FUNCTION,
             Runtime="python3.12",
@@ -290,38 +284,30 @@ class Demo:
 
     # --- commands ---
 
-    def command(self, args: list[str], *, expect: Sequence[int] = (0,)) -> str:
-        result = subprocess.run(
-            args,
-            cwd=self.project,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # interleaved as on a terminal
-            text=True,
-            timeout=600,
-        )
-        output = result.stdout
-        if result.returncode not in expect:
-            tail = "\n".join(output.splitlines()[-40:])
-            raise DemoFailed(
-                f"`{Path(args[0]).name} {args[1]}` exited "
-                f"{result.returncode} (expected {' or '.join(map(str, expect))}):\n{tail}"
+    def command(self, executable: str, *args: str, expect: Sequence[int] = (0,)) -> str:
+        assert self.dbt_project is not None
+        self.dbt_project.env = self.env  # the demo's own environment, not the caller's DBT_*
+        try:
+            result = self.dbt_project.run_command(
+                executable,
+                args,
+                expect=expect,
+                merge_stderr=True,  # interleaved as on a terminal
             )
-        return output
+        except CommandFailed as exc:
+            raise DemoFailed(str(exc)) from exc
+        return result.stdout
 
     def dbt(self, command: str) -> None:
-        output = self.command(
-            [str(self.bin / "dbt"), command, "--project-dir", ".", "--profiles-dir", "."]
-        )
+        output = self.command("dbt", command)
         done = [line for line in output.splitlines() if "Done. PASS=" in line]
         summary = done[-1].split("Done. ", 1)[1] if done else "ok"
         self.out.say(f"$ dbt {command:<6} {summary}")
 
     def sync(self, *, expect_exit: int, why: str) -> dict[str, Any]:
-        args = [str(self.bin / "dbt-lambda-sync"), "run", "--project-dir", "."]
         self.out.say("$ dbt-lambda-sync run")
         # text output first, as a user sees it; the numbers are read from the tables after
-        output = self.command([*args, "--profiles-dir", "."], expect=(expect_exit,))
+        output = self.command("dbt-lambda-sync", "run", expect=(expect_exit,))
         self.out.say(output.rstrip(), indent=5)
         runs = self.query(
             "select run_id, status, planned_added, planned_changed, planned_removed,"

@@ -11,7 +11,7 @@ import json
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.integration import conftest as integration
-from tests.integration.conftest import BIN, SyncProject
-from tests.scripted_endpoint import ScriptedEndpoint
+from tests.integration.conftest import SyncProject
+from tests.support.scripted_endpoint import ScriptedEndpoint
 
 # The end-to-end fixture (DuckDB and PostgreSQL), shared rather than copied.
 project = integration.project
@@ -43,10 +43,26 @@ def numbered_customers_sql(rows: int) -> str:
 
 
 @pytest.fixture
-def endpoint() -> Iterator[ScriptedEndpoint]:
-    """A scripted Lambda endpoint (tests/scripted_endpoint.py) for answers ministack cannot give."""
-    with ScriptedEndpoint() as scripted:
-        yield scripted
+def endpoint(scripted_endpoint: ScriptedEndpoint) -> ScriptedEndpoint:
+    """A scripted Lambda endpoint (tests/support) for answers ministack cannot give."""
+    return scripted_endpoint
+
+
+def scripted_sync(project: SyncProject, endpoint: ScriptedEndpoint, **config: Any) -> dict:
+    """A sync definition whose function is answered by the scripted ``endpoint``."""
+    return project.sync_config(function="scripted-fn", endpoint_url=endpoint.endpoint_url, **config)
+
+
+def scripted_model(
+    project: SyncProject,
+    endpoint: ScriptedEndpoint,
+    sql: str,
+    *,
+    model: str = "customers",
+    **config: Any,
+) -> None:
+    """Model ``model`` (``sql``) with one sync whose function is answered by ``endpoint``."""
+    project.model(model, sql, scripted_sync(project, endpoint, **config))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -66,16 +82,7 @@ def deploy_faulty(project: SyncProject, *, timeout: int = 30, name: str | None =
 
 
 def cli_command(project: SyncProject, *args: str) -> list[str]:
-    return [
-        str(BIN / "dbt-lambda-sync"),
-        *args,
-        "--project-dir",
-        str(project.root),
-        "--profiles-dir",
-        str(project.root),
-        "--target",
-        project.warehouse,
-    ]
+    return project.command("dbt-lambda-sync", *args)
 
 
 def start_cli(project: SyncProject, *args: str, env: dict[str, str] | None = None):

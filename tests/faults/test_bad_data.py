@@ -4,7 +4,8 @@ decimal, binary, nested values, keys and values full of quotes, semicolons, back
 whose name and columns need quoting (spaces, capitals, a double quote).
 
 Each value must have a defined outcome: delivered in a documented JSON form, or recorded in
-lambda_sync_errors with a clear reason. The forms asserted here are the ones README documents.
+lambda_sync_errors with a clear reason. The forms asserted here are the ones docs/guarantees.md
+documents (How hostile data comes out).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant
+from tests.faults.conftest import Deliveries, check_invariant, scripted_model
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -93,18 +94,16 @@ def reject_hostile(request: RecordedRequest) -> Reply:
 def test_hostile_values_keys_reasons_and_names(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:
-    project.model(
-        MODEL,
+    scripted_model(
+        project,
+        endpoint,
         model_sql(project.warehouse),
-        project.sync_config(
-            name=SYNC,
-            primary_key=KEY,
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
-            batch_size=4,
-            concurrency=2,
-            retries={"mode": "next_run", "attempts": 0},
-        ),
+        model=MODEL,
+        name=SYNC,
+        primary_key=KEY,
+        batch_size=4,
+        concurrency=2,
+        retries={"mode": "next_run", "attempts": 0},
     )
     project.build()
     endpoint.responder = reject_hostile

@@ -12,9 +12,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql
+from tests.faults.conftest import (
+    Deliveries,
+    check_invariant,
+    numbered_customers_sql,
+    scripted_model,
+)
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -43,18 +48,15 @@ def invocations(project: SyncProject) -> list[tuple]:
 
 
 def configure(project: SyncProject, endpoint: ScriptedEndpoint, **overrides) -> None:
-    project.model(
-        "customers",
+    scripted_model(
+        project,
+        endpoint,
         MODEL_SQL,
-        project.sync_config(
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
-            batch_size=2,
-            concurrency=3,
-            timeout_seconds=1,
-            retries={"mode": "immediate", "attempts": 3},
-            **overrides,
-        ),
+        batch_size=2,
+        concurrency=3,
+        timeout_seconds=1,
+        retries={"mode": "immediate", "attempts": 3},
+        **overrides,
     )
 
 

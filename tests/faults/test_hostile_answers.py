@@ -2,8 +2,8 @@
 warehouse refuses (NUL, lone surrogates), keys that cannot be matched, answers too large or too
 slow, a throttle that asks for a day's wait.
 
-Each case runs end to end on DuckDB and PostgreSQL against ``tests/scripted_endpoint.py``: the
-bad answer concerns its own batch only, every other row is delivered and checkpointed, and a
+Each case runs end to end on DuckDB and PostgreSQL against ``tests/support/scripted_endpoint.py``:
+the bad answer concerns its own batch only, every other row is delivered and checkpointed, and a
 clean run afterwards delivers the rest.
 """
 
@@ -14,9 +14,15 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, numbered_customers_sql
+from tests.faults.conftest import (
+    Deliveries,
+    check_invariant,
+    numbered_customers_sql,
+    scripted_model,
+    scripted_sync,
+)
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -36,20 +42,21 @@ def by_first_key(plan: dict[int, Reply]) -> Callable[[RecordedRequest], Reply | 
 
 def configure(project: SyncProject, endpoint: ScriptedEndpoint, **overrides) -> None:
     config = dict(
-        function="scripted-fn",
-        endpoint_url=endpoint.endpoint_url,
         batch_size=2,
         concurrency=2,
         timeout_seconds=1,
         retries={"mode": "immediate", "attempts": 0},
     )
     config.update(overrides)
-    project.model("customers", MODEL_SQL, project.sync_config(**config))
+    scripted_model(project, endpoint, MODEL_SQL, **config)
 
 
-def settle(project: SyncProject, endpoint: ScriptedEndpoint) -> None:
-    """The faults are gone: a clean run delivers the failed rows and resolves every error."""
-    seen = endpoint.json_bodies()
+def settle(project: SyncProject, endpoint: ScriptedEndpoint, sync: str | None = None) -> None:
+    """The faults are gone: a clean run delivers the failed rows and resolves every error.
+
+    ``sync`` checks that sync's deliveries only (the others' rows are not in the model).
+    """
+    seen = [e for e in endpoint.json_bodies() if sync in (None, e["sync"]["name"])]
     endpoint.reset()
     endpoint.responder = None
     project.run()
@@ -100,8 +107,6 @@ def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
     """Item 4: a 401-digit primary_key_value raised OverflowError: exit 3 "unexpected", the rows
     delivered before it not checkpointed, and the command's other syncs never ran."""
     base = dict(
-        function="scripted-fn",
-        endpoint_url=endpoint.endpoint_url,
         batch_size=2,
         concurrency=1,
         retries={"mode": "immediate", "attempts": 0},
@@ -109,7 +114,10 @@ def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
     project.model(
         "customers",
         MODEL_SQL,
-        [project.sync_config(**base), project.sync_config(name="second_sync", **base)],
+        [
+            scripted_sync(project, endpoint, **base),
+            scripted_sync(project, endpoint, name="second_sync", **base),
+        ],
     )
     project.build()
     absurd = b'{"errors": [{"primary_key_value": 1' + b"0" * 400 + b', "reason": "x"}]}'
@@ -143,11 +151,7 @@ def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
         " where sync_name = 'crm_customers' group by outcome order by outcome"
     )
     assert outcomes == [("delivered", 4), ("invalid_response", 2)]
-    seen = [e for e in endpoint.json_bodies() if e["sync"]["name"] == "crm_customers"]
-    endpoint.reset()
-    endpoint.responder = None
-    project.run()
-    check_invariant(project, Deliveries.of(seen + endpoint.json_bodies()))
+    settle(project, endpoint, "crm_customers")
 
 
 def test_huge_error_types_and_answers_are_capped(

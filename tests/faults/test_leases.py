@@ -22,7 +22,8 @@ from tests.faults.conftest import (
     start_cli,
 )
 from tests.faults.test_crashes import rows_sql
-from tests.integration.conftest import BIN, SyncProject, execute
+from tests.integration.conftest import SyncProject, execute
+from tests.support.dbt_project import BIN
 
 # Runs the CLI with the runner's clock moved by argv[1] hours (SyncRunner reads runner.utcnow).
 SKEWED_CLI = """\

@@ -25,11 +25,8 @@ def count(project: SyncProject, table: str, sync: str) -> int:
 
 
 def test_a_failed_adoption_changes_nothing(project: SyncProject) -> None:
-    project.deploy()
     base = {"batch_size": 10, "retries": {"mode": "immediate", "attempts": 0}}
-    project.seed("customers_seed", CUSTOMERS)
-    project.model("customers", MODEL_SQL, project.sync_config(**base))
-    project.build()
+    project.build_customers(CUSTOMERS, **base)
     project.rules(reject=["2"])
     project.run(expect=1)
     project.model(

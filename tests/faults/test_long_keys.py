@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """Memory follows bytes, not rows (issue 10, item 9): pages of the plan were 5,000 rows whatever
 their size, so 1,500 rows of 1 MB peaked at 6 GB. The plan is now paged by characters as well,
-and the runner's peak RSS stays within the bound the README gives."""
+and the runner's peak RSS stays within the bound docs/guarantees.md gives."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import cli_command
+from tests.faults.conftest import cli_command, scripted_model
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import ScriptedEndpoint
+from tests.support.scripted_endpoint import ScriptedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ def model_sql(rows: int, repeats: int) -> str:
     )
 
 
-PEAK_RSS_BOUND_MB = 400  # the README's bound (Known limits: memory of big rows)
+PEAK_RSS_BOUND_MB = 400  # docs/guarantees.md's bound (Known limits: memory with big rows)
 
 # Runs a command and prints the peak RSS (MB) of its process tree's largest process.
 _MEASURE = (
@@ -72,15 +72,12 @@ def peak_rss_of_run(project: SyncProject) -> tuple[dict, int]:
 def test_peak_memory_follows_bytes_not_rows(
     project: SyncProject, endpoint: ScriptedEndpoint, rows: int, repeats: int
 ) -> None:
-    project.model(
-        "customers",
+    scripted_model(
+        project,
+        endpoint,
         model_sql(rows, repeats),
-        project.sync_config(
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
-            batch_size=100,
-            concurrency=5,
-        ),
+        batch_size=100,
+        concurrency=5,
     )
     project.build()
     document, peak_mb = peak_rss_of_run(project)

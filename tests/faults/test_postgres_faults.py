@@ -17,7 +17,8 @@ from tests.faults.conftest import (
     run_until_settled,
     start_cli,
 )
-from tests.integration.conftest import PG, SyncProject
+from tests.integration.conftest import SyncProject
+from tests.support.dbt_project import PG
 
 # PostgreSQL only: DuckDB allows one process per database file, so neither scenario exists there.
 pytestmark = [

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import numbered_customers_sql
+from tests.faults.conftest import numbered_customers_sql, scripted_model
 from tests.integration.conftest import SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,16 +34,13 @@ def reject_all(request: RecordedRequest) -> Reply:
 def test_rows_rejected_again_are_recorded_set_based(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:
-    project.model(
-        "customers",
+    scripted_model(
+        project,
+        endpoint,
         MODEL_SQL,
-        project.sync_config(
-            function="scripted-fn",
-            endpoint_url=endpoint.endpoint_url,
-            batch_size=500,
-            concurrency=4,
-            retries={"mode": "next_run"},
-        ),
+        batch_size=500,
+        concurrency=4,
+        retries={"mode": "next_run"},
     )
     project.build()
     endpoint.responder = reject_all

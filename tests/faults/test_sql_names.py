@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import PG, SyncProject
-from tests.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
+from tests.integration.conftest import SyncProject
+from tests.support.dbt_project import PG
+from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -148,14 +149,18 @@ def test_hostile_column_names_keys_and_schema_end_to_end(
         )
 
     config = {"endpoint_url": endpoint.endpoint_url, "function": "scripted-fn", "batch_size": 2}
-    project.model(
-        "hostile_names",
-        model_sql(COLUMNS, hostile_rows(1)),
-        [
-            project.sync_config(name="chosen", primary_key=KEY, columns=SENT, **config),
-            project.sync_config(name="every_column", primary_key="ünïcødé ✓", **config),
-        ],
-    )
+
+    def declare(version: int) -> None:
+        project.model(
+            "hostile_names",
+            model_sql(COLUMNS, hostile_rows(version)),
+            [
+                project.sync_config(name="chosen", primary_key=KEY, columns=SENT, **config),
+                project.sync_config(name="every_column", primary_key="ünïcødé ✓", **config),
+            ],
+        )
+
+    declare(1)
     project.build()
     endpoint.responder = reject
     project.cli("validate")
@@ -179,14 +184,7 @@ def test_hostile_column_names_keys_and_schema_end_to_end(
     # a change to one row, and the rejected row accepted now
     endpoint.reset()
     endpoint.responder = None
-    project.model(
-        "hostile_names",
-        model_sql(COLUMNS, hostile_rows(2)),
-        [
-            project.sync_config(name="chosen", primary_key=KEY, columns=SENT, **config),
-            project.sync_config(name="every_column", primary_key="ünïcødé ✓", **config),
-        ],
-    )
+    declare(2)
     project.build()
     project.run()
     changed = {(op, row[KEY]) for op, row in received(endpoint, "chosen")}

@@ -12,69 +12,42 @@ import csv
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.lambda_env import Ministack
+from tests.support.dbt_project import (
+    PROFILES_YML,
+    REPO,
+    DbtProject,
+    postgres_available,
+)
+from tests.support.ministack import Ministack
 
-REPO = Path(__file__).resolve().parents[2]
 HANDLER = (Path(__file__).parent / "handlers" / "recorder.py").read_text()
-BIN = Path(sys.executable).parent
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+CUSTOMERS_SQL = "select * from {{ ref('customers_seed') }}"
 
 
-def postgres_available() -> str | None:
-    """None when PostgreSQL answers, else why not."""
-    try:
-        import psycopg2
-
-        psycopg2.connect(connect_timeout=3, **PG).close()
-        return None
-    except Exception as exc:  # any failure to connect means "not here"
-        return f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(exc).strip()[:120]})"
-
-
-class SyncProject:
-    """A dbt project in a temporary folder that uses the package through a local install."""
+class SyncProject(DbtProject):
+    """The integration_tests dbt project in a temporary folder, with a recorder in ministack."""
 
     def __init__(self, root: Path, warehouse: str, ministack: Ministack):
-        self.root = root
-        self.warehouse = warehouse
+        super().__init__(
+            root,
+            warehouse,
+            files={
+                "dbt_project.yml": (REPO / "integration_tests" / "dbt_project.yml").read_text(),
+                "profiles.yml": PROFILES_YML.read_text(),
+            },
+        )
+        (root / "seeds").mkdir()
         self.ministack = ministack
-        self.schema = f"it_{uuid.uuid4().hex[:10]}"
-        self.sync_schema = f"{self.schema}_lambda_sync"
         self.record_file = root / "events.jsonl"
         self.rules_file = root / "rules.json"
         self.function = f"fn-{uuid.uuid4().hex[:10]}"
-        (root / "models").mkdir(parents=True)
-        (root / "seeds").mkdir()
-        (root / "dbt_packages").mkdir()
-        # what `dbt deps` does for `local: ../`, without a dbt start-up per project
-        (root / "dbt_packages" / "dbt_lambda_sync").symlink_to(REPO)
-        (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
-        (root / "dbt_project.yml").write_text(
-            (REPO / "integration_tests" / "dbt_project.yml").read_text()
-        )
-        (root / "profiles.yml").write_text(
-            (REPO / "integration_tests" / "profiles.yml").read_text()
-        )
-        self.env = {
-            **os.environ,
-            "DBT_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-            "DBT_PG_SCHEMA": self.schema,
-            "DBT_LAMBDA_SYNC_SCHEMA": self.sync_schema,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-        self.env.pop("DBT_PROFILES_DIR", None)
 
     # --- the function -------------------------------------------------------------------------
 
@@ -118,11 +91,17 @@ class SyncProject:
 
     def model(self, name: str, sql: str, syncs: Any, *, column_types: dict | None = None) -> None:
         (self.root / "models" / f"{name}.sql").write_text(sql)
-        self._models = getattr(self, "_models", {})
-        self._models[name] = {"name": name, "config": {"meta": {"lambda_sync": syncs}}}
-        (self.root / "models" / "schema.yml").write_text(
-            yaml.safe_dump({"version": 2, "models": list(self._models.values())}, sort_keys=False)
-        )
+        self.declare(name, syncs)
+
+    def build_customers(
+        self, rows: Sequence[dict[str, Any]], *, syncs: Any = None, **sync: Any
+    ) -> None:
+        """Deploy the recorder, seed ``customers_seed`` with ``rows`` and build ``customers``
+        from it, declaring ``syncs`` (default: one sync, ``sync_config(**sync)``)."""
+        self.deploy()
+        self.seed("customers_seed", rows)
+        self.model("customers", CUSTOMERS_SQL, self.sync_config(**sync) if syncs is None else syncs)
+        self.build()
 
     def sync_config(self, **overrides: Any) -> dict[str, Any]:
         config = {
@@ -137,41 +116,14 @@ class SyncProject:
         config.update(overrides)
         return config
 
-    def _command(
-        self, executable: str, args: Sequence[str], expect: int | None
-    ) -> subprocess.CompletedProcess:
-        target = ["--target", self.warehouse]
-        result = subprocess.run(
-            [
-                str(BIN / executable),
-                *args,
-                "--project-dir",
-                str(self.root),
-                "--profiles-dir",
-                str(self.root),
-                *target,
-            ],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if expect is not None and result.returncode != expect:
-            raise AssertionError(
-                f"{executable} {' '.join(args)} exited {result.returncode}, expected {expect}\n"
-                f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
-            )
-        return result
-
     def dbt(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
-        return self._command("dbt", args, expect)
+        return self.run_command("dbt", args, expect=expect)
 
     def build(self) -> None:
         self.dbt("build")
 
     def cli(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
-        return self._command("dbt-lambda-sync", args, expect)
+        return self.run_command("dbt-lambda-sync", args, expect=expect)
 
     def plan(self) -> dict[str, dict[str, Any]]:
         out = self.cli("plan", "--output", "json").stdout
@@ -186,20 +138,7 @@ class SyncProject:
     def query(self, sql: str) -> list[tuple]:
         """Reads with a plain driver after the CLI has exited (assertions only)."""
         sql = sql.replace("{schema}", self.sync_schema).replace("{model_schema}", self.model_schema)
-        if self.warehouse == "duckdb":
-            import duckdb
-
-            with duckdb.connect(str(self.root / "warehouse.duckdb"), read_only=True) as con:
-                return con.execute(sql).fetchall()
-        import psycopg2
-
-        with psycopg2.connect(**PG) as con, con.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-
-    @property
-    def model_schema(self) -> str:
-        return "main" if self.warehouse == "duckdb" else self.schema
+        return self.sql(sql, read_only=True)
 
     def open_errors(self, sync: str = "crm_customers") -> dict[str, tuple]:
         rows = self.query(
@@ -215,14 +154,6 @@ class SyncProject:
             f" where sync_name = '{sync}'"
         )
         return {key: json.loads(row) for key, row in rows}
-
-    def drop(self) -> None:
-        if self.warehouse == "postgres":
-            import psycopg2
-
-            with psycopg2.connect(**PG) as con, con.cursor() as cur:
-                cur.execute(f"drop schema if exists {self.schema} cascade")
-                cur.execute(f"drop schema if exists {self.sync_schema} cascade")
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -244,14 +175,4 @@ def project(
 
 def execute(project: SyncProject, sql: str) -> None:
     """Writes with a plain driver, for tests that stage a state no runner would leave."""
-    sql = sql.replace("{schema}", project.sync_schema)
-    if project.warehouse == "duckdb":
-        import duckdb
-
-        with duckdb.connect(str(project.root / "warehouse.duckdb")) as con:
-            con.execute(sql)
-        return
-    import psycopg2
-
-    with psycopg2.connect(**PG) as con, con.cursor() as cur:
-        cur.execute(sql)
+    project.sql(sql.replace("{schema}", project.sync_schema))

@@ -21,10 +21,7 @@ MODEL_SQL = "select * from {{ ref('customers_seed') }}"
 
 
 def setup(project: SyncProject, rows=CUSTOMERS, **sync) -> None:
-    project.deploy()
-    project.seed("customers_seed", rows)
-    project.model("customers", MODEL_SQL, project.sync_config(**sync))
-    project.build()
+    project.build_customers(rows, **sync)
 
 
 def test_build_empty_captures_nothing_and_run_sends_nothing(project: SyncProject) -> None:

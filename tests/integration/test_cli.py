@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from tests.integration.conftest import BIN, SyncProject
+from tests.integration.conftest import SyncProject
+from tests.support.dbt_project import BIN
 
 pytestmark = pytest.mark.integration
 

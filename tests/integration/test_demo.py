@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from dbt_lambda_sync.events import Batch, EventContext, PlannedRow, parse_answer, render_event
-from tests.lambda_env import MINISTACK_VERSION, ROLE_ARN, Ministack
+from tests.support.ministack import MINISTACK_VERSION, ROLE_ARN, Ministack
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -53,8 +53,9 @@ def package_the_documented_way(tmp_path: Path) -> bytes:
 
 
 def test_the_demo_installs_the_ministack_the_tests_use() -> None:
-    launcher = _load(EXAMPLES / "demo" / "local_lambda.py")
-    assert launcher.MINISTACK_VERSION == MINISTACK_VERSION
+    demo = _load(EXAMPLES / "demo" / "run_demo.py")
+    assert demo.Ministack is Ministack
+    assert sys.modules[Ministack.__module__].MINISTACK_VERSION == MINISTACK_VERSION
 
 
 def test_the_package_holds_the_function_and_the_kit_only(tmp_path: Path) -> None:

@@ -33,11 +33,8 @@ def cli_json(project: SyncProject, *args: str, expect: int = 0) -> Any:
 
 
 def test_skip_fail_on_new_and_every_resolution(project: SyncProject) -> None:
-    project.deploy()
     config = project.sync_config(batch_size=10, retries={"mode": "immediate", "attempts": 0})
-    project.seed("customers_seed", rows((1, "a@x"), (2, "b@x"), (3, "c@x")))
-    project.model("customers", MODEL_SQL, config)
-    project.build()
+    project.build_customers(rows((1, "a@x"), (2, "b@x"), (3, "c@x")), syncs=config)
 
     # 2 and 3 are rejected: both failed for the first time, so even --fail-on new exits 1
     project.rules(reject=["2", "3"])
@@ -128,15 +125,9 @@ def test_skip_fail_on_new_and_every_resolution(project: SyncProject) -> None:
 
 
 def test_orphaned_syncs_prune_and_renamed_from(project: SyncProject) -> None:
-    project.deploy()
     base = {"batch_size": 10, "retries": {"mode": "immediate", "attempts": 0}}
-    project.seed("customers_seed", rows((1, "a@x"), (2, "b@x"), (3, "c@x")))
-    project.model(
-        "customers",
-        MODEL_SQL,
-        [project.sync_config(**base), project.sync_config(name="old_list", **base)],
-    )
-    project.build()
+    syncs = [project.sync_config(**base), project.sync_config(name="old_list", **base)]
+    project.build_customers(rows((1, "a@x"), (2, "b@x"), (3, "c@x")), syncs=syncs)
     project.rules(reject=["2"])
     project.run(expect=1)
 
@@ -219,15 +210,9 @@ def test_orphaned_syncs_prune_and_renamed_from(project: SyncProject) -> None:
 
 
 def test_renamed_from_into_a_sync_that_has_run(project: SyncProject) -> None:
-    project.deploy()
     base = {"batch_size": 10, "retries": {"mode": "immediate", "attempts": 0}}
-    project.seed("customers_seed", rows((1, "a@x"), (2, "b@x"), (3, "c@x")))
-    project.model(
-        "customers",
-        MODEL_SQL,
-        [project.sync_config(**base), project.sync_config(name="crm_extra", **base)],
-    )
-    project.build()
+    syncs = [project.sync_config(**base), project.sync_config(name="crm_extra", **base)]
+    project.build_customers(rows((1, "a@x"), (2, "b@x"), (3, "c@x")), syncs=syncs)
     project.run()
 
     # crm_extra has run already: it cannot adopt crm_customers' state on top of its own

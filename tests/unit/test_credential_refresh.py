@@ -17,10 +17,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +27,8 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from dbt_lambda_sync.engine.clock import SystemClock
 from dbt_lambda_sync.engine.invoker import InvocationResult, invoke
 from dbt_lambda_sync.engine.sessions import ASSUME_ROLE_DURATION_SECONDS, build_lambda_client
-from tests.lambda_env import Ministack
-from tests.scripted_endpoint import RecordingProxy
+from tests.support.ministack import Ministack
+from tests.support.scripted_endpoint import RecordingProxy
 
 pytestmark = pytest.mark.integration
 
@@ -50,14 +48,8 @@ MANDATORY_WINDOW_SECONDS = 10 * 60
 
 
 @pytest.fixture(autouse=True)
-def isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def source_keys_only(isolated_aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the source keys below: no developer settings, no metadata service."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") and name != "AWS_CA_BUNDLE":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", SOURCE_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SOURCE_SECRET)
 

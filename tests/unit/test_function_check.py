@@ -11,7 +11,7 @@ import pytest
 
 from dbt_lambda_sync.errors import CredentialsError
 from dbt_lambda_sync.function_check import check_function
-from tests.scripted_endpoint import Reply, ScriptedEndpoint
+from tests.support.scripted_endpoint import Reply, ScriptedEndpoint
 
 DEFN: Any = SimpleNamespace(
     name="crm_customers",

@@ -22,7 +22,7 @@ import pytest
 import urllib3.exceptions
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from dbt_lambda_sync.engine.clock import FakeClock, SystemClock
+from dbt_lambda_sync.engine.clock import SystemClock
 from dbt_lambda_sync.engine.invoker import (
     MAX_ANSWER_BYTES,
     MAX_MESSAGE_CHARS,
@@ -33,24 +33,16 @@ from dbt_lambda_sync.engine.invoker import (
 )
 from dbt_lambda_sync.engine.sessions import build_lambda_client
 from dbt_lambda_sync.errors import CredentialsError
-from tests.lambda_env import Ministack
-from tests.scripted_endpoint import RecordingProxy, Reply, ScriptedEndpoint
+from tests.support.clock import FakeClock
+from tests.support.ministack import Ministack
+from tests.support.scripted_endpoint import RecordingProxy, Reply, ScriptedEndpoint
 
 FAKE_URL = "http://lambda.test.invalid"
 SOURCE_KEY = "AKIDSOURCEKEY0000000"
 
 
-@pytest.fixture(autouse=True)
-def isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's AWS settings, and none reaches a metadata service."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("AWS_") and name != "AWS_CA_BUNDLE":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+# No test sees the developer's AWS settings, and none reaches a metadata service.
+pytestmark = pytest.mark.usefixtures("isolated_aws_env")
 
 
 @pytest.fixture

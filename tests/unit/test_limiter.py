@@ -1,4 +1,4 @@
-"""RateLimiter (GCRA, no burst) and ConcurrencyGate: exact numbers on a FakeClock."""
+"""RateLimiter (GCRA, no burst): exact numbers on a FakeClock."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import time
 
 import pytest
 
-from dbt_lambda_sync.engine.clock import FakeClock, SystemClock
-from dbt_lambda_sync.engine.limiter import ConcurrencyGate, RateLimiter
+from dbt_lambda_sync.engine.clock import Clock, SystemClock
+from dbt_lambda_sync.engine.limiter import RateLimiter
+from tests.support.clock import FakeClock
 
-# --- RateLimiter ------------------------------------------------------------------------------
+
+def wait_for_slot(limiter: RateLimiter, clock: Clock) -> None:
+    """Reserve a slot and sleep until it comes, as the runner's workers do."""
+    delay = limiter.reserve()
+    if delay > 0:
+        clock.sleep(delay)
 
 
 def test_slots_are_evenly_spaced_and_the_first_is_immediate() -> None:
@@ -21,8 +27,8 @@ def test_slots_are_evenly_spaced_and_the_first_is_immediate() -> None:
 def test_no_initial_burst_bigger_than_one() -> None:
     clock = FakeClock()
     limiter = RateLimiter(100, 60.0, clock=clock)  # 100 per minute: one every 0.6 s
-    limiter.acquire()
-    limiter.acquire()
+    wait_for_slot(limiter, clock)
+    wait_for_slot(limiter, clock)
     assert clock.sleeps == [pytest.approx(0.6)]
     assert clock.monotonic() == pytest.approx(0.6)
 
@@ -32,7 +38,7 @@ def test_fifty_per_second_held_for_ten_seconds_is_within_five_percent() -> None:
     limiter = RateLimiter(50, 1.0, clock=clock)
     stamps = []
     for _ in range(501):
-        limiter.acquire()
+        wait_for_slot(limiter, clock)
         stamps.append(clock.monotonic())
     # 501 acquisitions span 500 intervals of 20 ms: exactly 10 s.
     assert stamps[-1] - stamps[0] == pytest.approx(10.0)
@@ -83,10 +89,12 @@ def test_concurrent_callers_each_get_a_distinct_slot() -> None:
 
 
 def test_acquire_really_waits_on_the_system_clock() -> None:
-    limiter = RateLimiter(200, 1.0, clock=SystemClock())  # 5 ms apart
+    clock = SystemClock()
+    limiter = RateLimiter(200, 1.0, clock=clock)  # 5 ms apart
     started = time.monotonic()
     threads = [
-        threading.Thread(target=lambda: [limiter.acquire() for _ in range(5)]) for _ in range(4)
+        threading.Thread(target=lambda: [wait_for_slot(limiter, clock) for _ in range(5)])
+        for _ in range(4)
     ]
     for t in threads:
         t.start()
@@ -100,67 +108,3 @@ def test_acquire_really_waits_on_the_system_clock() -> None:
 def test_rejects_nonsense_limits(requests: int, period: float) -> None:
     with pytest.raises(ValueError):
         RateLimiter(requests, period, clock=FakeClock())
-
-
-# --- ConcurrencyGate --------------------------------------------------------------------------
-
-
-def test_gate_counts_in_flight_and_peak() -> None:
-    gate = ConcurrencyGate(3)
-    assert gate.acquire()
-    assert gate.acquire()
-    assert (gate.in_flight, gate.peak) == (2, 2)
-    gate.release()
-    assert (gate.in_flight, gate.peak) == (1, 2)
-    with gate:
-        assert gate.in_flight == 2
-    assert (gate.in_flight, gate.peak) == (1, 2)
-
-
-def test_gate_blocks_at_its_limit() -> None:
-    gate = ConcurrencyGate(2)
-    gate.acquire()
-    gate.acquire()
-    assert gate.acquire(timeout=0.01) is False
-    assert gate.in_flight == 2
-    gate.release()
-    assert gate.acquire(timeout=0.01) is True
-
-
-def test_gate_can_be_released_from_another_thread() -> None:
-    gate = ConcurrencyGate(1)
-    gate.acquire()
-    releaser = threading.Thread(target=gate.release)
-    releaser.start()
-    releaser.join()
-    assert gate.in_flight == 0
-    assert gate.acquire(timeout=1)
-
-
-def test_gate_over_release_is_an_error() -> None:
-    gate = ConcurrencyGate(1)
-    with pytest.raises(ValueError):
-        gate.release()
-
-
-def test_gate_peak_never_exceeds_limit_under_contention() -> None:
-    gate = ConcurrencyGate(4)
-    barrier_hit = threading.Event()
-
-    def work() -> None:
-        for _ in range(50):
-            with gate:
-                barrier_hit.wait(0.0005)
-
-    threads = [threading.Thread(target=work) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert gate.peak == 4
-    assert gate.in_flight == 0
-
-
-def test_gate_rejects_a_zero_limit() -> None:
-    with pytest.raises(ValueError):
-        ConcurrencyGate(0)

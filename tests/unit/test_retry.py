@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from dbt_lambda_sync.engine.clock import FakeClock
 from dbt_lambda_sync.engine.retry import MAX_RETRY_AFTER_SECONDS, RetryPolicy
+from tests.support.clock import FakeClock
 
 
 class FixedRandom(random.Random):

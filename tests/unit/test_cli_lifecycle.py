@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,9 +13,9 @@ from dbt_lambda_sync.cli import build as build_module
 from dbt_lambda_sync.cli import failures, prune, reset, run, status
 from dbt_lambda_sync.cli.run import SyncOutcome
 from dbt_lambda_sync.definitions import load_definitions, parse_model_syncs
-from dbt_lambda_sync.errors import DefinitionError, LeaseHeldError, Problem, UsageError
+from dbt_lambda_sync.errors import DefinitionError, LeaseHeldError, Problem
 from dbt_lambda_sync.history import DeclaredSync, ResetResult
-from dbt_lambda_sync.lifecycle import PruneResult, SkipResult, _check_skippable
+from dbt_lambda_sync.lifecycle import PruneResult, SkipResult
 from dbt_lambda_sync.reporting import RunSummary
 from tests.unit.test_cli import FakeHistory, fake_runner, invoke_assert_code, run_summary
 from tests.unit.test_cli import project as project  # noqa: F401  (the fixture)
@@ -89,18 +88,6 @@ def test_skip_all(skips) -> None:
 def test_skip_usage_errors_are_exit_2_before_anything(skips, args, message) -> None:
     result = invoke_assert_code(2, ["errors", "crm_customers", *args])
     assert message in result.stderr and skips == []
-
-
-def test_skip_checks_keys_against_the_current_failures() -> None:
-    target = DeclaredSync("crm_customers", "customers")
-    _check_skippable(target, ["1", "2"], {"1": "added", "2": "changed", "3": "duplicate"})
-    with pytest.raises(UsageError) as unknown:
-        _check_skippable(target, ["1", "9"], {"1": "added"})
-    assert "1 key(s) are not current failures of crm_customers: '9'" in str(unknown.value)
-    with pytest.raises(UsageError) as duplicate:
-        _check_skippable(target, ["3"], {"3": "duplicate"})
-    assert "duplicate key(s) cannot be skipped" in str(duplicate.value)
-    assert "nothing was skipped" in str(duplicate.value)
 
 
 # --- orphaned syncs in status, errors, reset ------------------------------------------------------
@@ -311,12 +298,3 @@ def test_two_syncs_cannot_adopt_the_same_old_name() -> None:
 def test_unknown_key_near_renamed_from_gets_a_hint() -> None:
     _, problems = parse_model_syncs(model(sync(renamed_form="crm_old")))
     assert [p.message for p in problems] == ["unknown key; did you mean 'renamed_from'?"]
-
-
-def test_disabled_models_keep_their_syncs() -> None:
-    from dbt_lambda_sync.lifecycle import disabled_sync_names
-
-    node = SimpleNamespace(config=SimpleNamespace(meta={"lambda_sync": [{"name": "paused"}]}))
-    manifest = SimpleNamespace(disabled={"model.p.paused": [node]})
-    assert disabled_sync_names(manifest) == {"paused"}
-    assert disabled_sync_names(SimpleNamespace(disabled=None)) == set()

@@ -24,9 +24,9 @@ Example::
         client.invoke(FunctionName="f", Payload=b"{}")   # -> 200 {"errors": []}
         assert endpoint.request_count == 2
 
-For benchmarks, ``python -m tests.scripted_endpoint`` serves the default answer in a process of
-its own (it prints its URL on the first line of stdout); boto3's own overhead, not the endpoint,
-is then the limit (~450 invocations/s on 2 cores).
+For benchmarks, ``EndpointProcess`` runs ``python -m tests.support.scripted_endpoint`` (the
+default answer, in a process of its own; it prints its URL on the first line of stdout); boto3's
+own overhead, not the endpoint, is then the limit.
 
 ``RecordingProxy`` (at the bottom) forwards every request to another endpoint (ministack) and
 records it: how the tests check what reaches STS (the AssumeRole ExternalId) end to end.
@@ -38,6 +38,8 @@ import collections
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -45,8 +47,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from pathlib import Path
 from typing import Any, Literal
+
+from tests.support.service import Service
 
 INVOKE_PREFIX = "/2015-03-31/functions/"
 INVOKE_SUFFIX = "/invocations"
@@ -302,7 +306,7 @@ class _InvokeHandler(BaseHTTPRequestHandler):
             pass
 
 
-class ScriptedEndpoint:
+class ScriptedEndpoint(Service):
     """A Lambda Invoke endpoint whose answers a test scripts. See the module docstring."""
 
     def __init__(
@@ -362,17 +366,6 @@ class ScriptedEndpoint:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> ScriptedEndpoint:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
@@ -546,7 +539,7 @@ class _ProxyServer(ThreadingHTTPServer):
     proxy: RecordingProxy
 
 
-class RecordingProxy:
+class RecordingProxy(Service):
     """Forwards every request to ``upstream`` (e.g. ministack) and records it.
 
     Point one service at it (``AWS_ENDPOINT_URL_STS=proxy.endpoint_url``) to see exactly what a
@@ -577,12 +570,6 @@ class RecordingProxy:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> RecordingProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     @property
     def endpoint_url(self) -> str:
         if self._server is None:
@@ -603,20 +590,26 @@ class RecordingProxy:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m tests.scripted_endpoint [--port N] [--delay S]``: serve the default answer.
+    """``python -m tests.support.scripted_endpoint [--port N] [--delay S]``: the default answer.
 
     For throughput benchmarks: in its own process the endpoint does not share the runner's GIL.
-    Prints the endpoint URL on the first line of stdout, then serves until SIGTERM/SIGINT.
+    Prints the endpoint URL on the first line of stdout and serves until SIGTERM or SIGINT, then
+    prints one JSON line: ``{"requests", "peak_in_flight", "arrivals": [seconds since first]}``.
     """
     import argparse
     import signal
-    import sys
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
-    endpoint = ScriptedEndpoint(default=Reply(delay=args.delay), record=False)
+    arrivals: list[float] = []
+
+    def stamp(_request: RecordedRequest) -> None:
+        arrivals.append(time.monotonic())  # list.append is atomic under the GIL
+        return None  # the default reply
+
+    endpoint = ScriptedEndpoint(default=Reply(delay=args.delay), responder=stamp, record=False)
     server = _Server(("127.0.0.1", args.port), _InvokeHandler)
     server.endpoint = endpoint
     endpoint._server = server
@@ -628,10 +621,36 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.server_close()
-        print(
-            f"requests={endpoint.request_count} peak_in_flight={endpoint.peak_in_flight}",
-            file=sys.stderr,
+        first = arrivals[0] if arrivals else 0.0
+        stats = {
+            "requests": endpoint.request_count,
+            "peak_in_flight": endpoint.peak_in_flight,
+            "arrivals": [round(t - first, 4) for t in arrivals],
+        }
+        print(json.dumps(stats), flush=True)
+
+
+class EndpointProcess:
+    """Starts ``python -m tests.support.scripted_endpoint`` and collects its stats on stop()."""
+
+    def __init__(self, delay: float = 0.0):
+        repo = Path(__file__).resolve().parents[2]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.scripted_endpoint", "--delay", str(delay)],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError(f"endpoint did not start: {self.url!r}")
+
+    def stop(self) -> dict:
+        """End the process; its stats (requests, peak in flight, arrival times)."""
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        return json.loads(out.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ Things to know about ministack (1.5.33), checked by experiment:
   ``client(account_id=...)`` / ``deploy(..., account_id=...)`` use that to put functions in
   another account (cross-account AssumeRole tests).
 - Signatures are not verified (AUTH is off), it does not enforce the 6 MB request limit and it
-  accepts non-JSON payloads: use ``tests.scripted_endpoint`` for those paths.
+  accepts non-JSON payloads: use ``tests.support.scripted_endpoint`` for those paths.
 - ``put_function_concurrency(ReservedConcurrentExecutions=1)`` gives real 429s with a ``Reason``
   and ``Retry-After``.
 """
@@ -45,10 +45,11 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tests.support.service import Service
 
 # The version the project's tests are written against (see the quirks above); bump deliberately.
 MINISTACK_VERSION = "1.5.33"
@@ -66,11 +67,11 @@ def ministack_venv() -> Path:
     return Path(configured).expanduser() if configured else REPO_ROOT / ".venv-ministack"
 
 
-def ensure_ministack(venv: Path | None = None) -> Path:
+def ensure_ministack(venv: Path | None = None, *, say: Callable[[str], object] = print) -> Path:
     """Return the ``ministack`` executable, creating its virtualenv first if it is missing.
 
-    Safe to call from several processes at once (pytest-xdist): a file lock serialises the
-    installation.
+    Safe to call from several processes at once (pytest-xdist, the demo): a file lock serialises
+    the installation. ``say`` tells the user an installation is starting.
     """
     venv = venv or ministack_venv()
     executable = venv / "bin" / "ministack"
@@ -91,9 +92,12 @@ def ensure_ministack(venv: Path | None = None) -> Path:
                 f"{venv} exists but has no bin/ministack and was not created by these tests: "
                 "remove it, or point MINISTACK_VENV at a ministack virtualenv or a new directory"
             )
+        say(f"installing ministack=={MINISTACK_VERSION} into {venv} (first run only)")
         if not (venv / "bin" / "python").exists():
             _run([sys.executable, "-m", "venv", str(venv)], f"create a virtualenv in {venv}")
-            marker.write_text("created by tests/lambda_env.py for ministack; safe to delete\n")
+            marker.write_text(
+                "created by tests/support/ministack.py for ministack; safe to delete\n"
+            )
         _run(
             [
                 str(venv / "bin" / "python"),
@@ -145,7 +149,7 @@ def zip_handler(source: str, filename: str = "app.py") -> bytes:
     return buffer.getvalue()
 
 
-class Ministack:
+class Ministack(Service):
     """One ministack server on a free 127.0.0.1 port (lambda, sts and iam only).
 
     ``start()`` is the only method that starts anything; the constructor does no I/O.
@@ -158,8 +162,10 @@ class Ministack:
         services: str = "lambda,sts,iam",
         startup_timeout: float = 60.0,
         extra_env: Mapping[str, str] | None = None,
+        say: Callable[[str], object] = print,
     ) -> None:
         self.venv = venv
+        self.say = say
         self.services = services
         self.startup_timeout = startup_timeout
         self.extra_env = dict(extra_env or {})
@@ -174,7 +180,7 @@ class Ministack:
     def start(self) -> Ministack:
         if self._process is not None:
             return self
-        executable = ensure_ministack(self.venv)
+        executable = ensure_ministack(self.venv, say=self.say)
         last_error = ""
         for _ in range(3):  # the free port can be taken between probing and binding: retry
             try:
@@ -266,17 +272,6 @@ class Ministack:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
             self.log_path = None
-
-    def __enter__(self) -> Ministack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

@@ -69,6 +69,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_rate(rows_per_second: float) -> str:
+    """Rows per second, with as many digits as are worth reading."""
     if rows_per_second >= 100:
         return f"{rows_per_second:,.0f} rows/s"
     if rows_per_second >= 10:
@@ -87,6 +88,7 @@ def one_line(text: object, width: int | None = None) -> str:
 
 
 def progress_line(progress: Progress) -> str:
+    """One line of progress: rows done of planned, rate and time left."""
     done = progress.delivered_rows + progress.rejected_rows
     left = progress.seconds_left
     eta = f", about {format_duration(left)} left" if left is not None else ""
@@ -97,6 +99,7 @@ def progress_line(progress: Progress) -> str:
 
 
 def finished_line(summary: RunSummary) -> str:
+    """One line saying how a sync ended."""
     if summary.status == "dry_run":
         return (
             f"dry run - {summary.invocations:,} invocations would send"
@@ -160,6 +163,7 @@ def _is_numeric_column(values: Sequence[Any]) -> bool:
 
 
 def rich_table(table: Table) -> RichTable:
+    """``table`` as a rich table (numbers right-aligned, cells shown with escapes visible)."""
     drawn = RichTable(title=table.title, box=box.ROUNDED, header_style="bold", title_style="bold")
     numeric = [
         _is_numeric_column([row[i] for row in table.rows]) or header in table.right_columns
@@ -169,7 +173,7 @@ def rich_table(table: Table) -> RichTable:
         drawn.add_column(header, justify="right" if right else "left", overflow="fold")
     status_at = (
         list(table.headers).index(table.status_column)
-        if table.status_column in table.headers
+        if table.status_column is not None and table.status_column in table.headers
         else None
     )
     for row in table.rows:
@@ -218,6 +222,7 @@ class LineReporter:
         click.echo(f"{self._timestamp()}  {text}", file=self._stream or sys.stderr)
 
     def sync_started(self, plan: PlanSummary) -> None:
+        """Print the sync's plan."""
         first = " (first run)" if plan.first_run else ""
         self._say(
             f"{plan.name}: {plan.added:,} added, {plan.changed:,} changed, {plan.removed:,}"
@@ -225,12 +230,15 @@ class LineReporter:
         )
 
     def progress(self, progress: Progress) -> None:
+        """Print a progress line."""
         self._say(f"{progress.sync}: {progress_line(progress)}")
 
     def sync_finished(self, summary: RunSummary) -> None:
+        """Print how the sync ended."""
         self._say(f"{summary.sync}: {finished_line(summary)}")
 
     def sync_failed(self, sync: str, message: str) -> None:
+        """Print why the sync could not run."""
         click.echo(f"Error: {visible(message)}", file=self._stream or sys.stderr)
 
 
@@ -312,6 +320,7 @@ class LiveReporter:
         self._progress.stop()
 
     def sync_started(self, plan: PlanSummary) -> None:
+        """Print the sync's plan above the display and add its progress bar."""
         first = " (first run)" if plan.first_run else ""
         self.console.print(
             Text(
@@ -329,30 +338,39 @@ class LiveReporter:
         self._progress.update(task, visible=True)  # drawn once its numbers exist
 
     def progress(self, progress: Progress) -> None:
-        task = self._ids.get(progress.sync)
-        if task is None:
+        """Move the sync's progress bar."""
+        counted = self._count(progress.sync, progress)
+        if counted is None:
             return
-        state = self._tasks[task]
-        state.done = progress.delivered_rows + progress.rejected_rows
-        state.invocations = progress.invocations
+        task, state = counted
         state.rate = progress.rows_per_second
         state.seconds_left = progress.seconds_left
         self._progress.update(task, completed=min(state.done, max(state.planned, 1)))
 
     def sync_finished(self, summary: RunSummary) -> None:
-        task = self._ids.get(summary.sync)
-        if task is None:
+        """Show how the sync ended on its line."""
+        counted = self._count(summary.sync, summary)
+        if counted is None:
             return
-        state = self._tasks[task]
-        state.done = summary.delivered_rows + summary.rejected_rows
-        state.invocations = summary.invocations
+        task, state = counted
         state.ok = summary.status in ("success", "dry_run", "skipped")
         style = STATUS_STYLES.get(summary.status, "")
         state.outcome = Text(finished_line(summary), style=style)
         self._progress.update(task, completed=max(state.planned, 1))
         self._progress.stop_task(task)
 
+    def _count(self, sync: str, numbers: Progress | RunSummary) -> tuple[TaskID, _SyncTask] | None:
+        """The sync's task with the rows done and invocations of ``numbers``; None if unknown."""
+        task = self._ids.get(sync)
+        if task is None:
+            return None
+        state = self._tasks[task]
+        state.done = numbers.delivered_rows + numbers.rejected_rows
+        state.invocations = numbers.invocations
+        return task, state
+
     def sync_failed(self, sync: str, message: str) -> None:
+        """Mark the sync failed and print why above the display."""
         task = self._ids.get(sync)
         if task is not None and self._tasks[task].outcome is None:
             state = self._tasks[task]
