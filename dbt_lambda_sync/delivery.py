@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.checkpoint import CheckpointWriter
+from dbt_lambda_sync.checkpoint import Checkpoint, CheckpointWriter, Failure, InvocationRecord
 from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.engine.clock import Clock
 from dbt_lambda_sync.engine.executor import DaemonPool
@@ -37,8 +37,9 @@ from dbt_lambda_sync.events import (
     render_event,
 )
 from dbt_lambda_sync.interrupts import StopRequests
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary, Progress, Reporter
-from dbt_lambda_sync.state import Checkpoint, Failure, InvocationRecord, LeaseHolder, RunCounters
+from dbt_lambda_sync.state import RunCounters
 from dbt_lambda_sync.stores import PlanPage, SyncStore
 from dbt_lambda_sync.verdict import Verdict, classify, read_answer
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from dbt_lambda_sync.checkpoint import Failure
 from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.delivery import PLAN_PAGE_CHARS, PLAN_PAGE_ROWS, TRIGGERED_ORDER, Delivery
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
@@ -34,14 +35,10 @@ from dbt_lambda_sync.events import (
 )
 from dbt_lambda_sync.interrupts import StopRequests, process_stops
 from dbt_lambda_sync.lambda_client import lambda_client_for
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Reporter, RunSummary
-from dbt_lambda_sync.state import (
-    DUPLICATE_KEY_REASON,
-    Failure,
-    LeaseHolder,
-    RunCounters,
-)
+from dbt_lambda_sync.state import DUPLICATE_KEY_REASON, RunCounters
 from dbt_lambda_sync.stores import PlanSource, SyncStore
 from dbt_lambda_sync.warehouse import Warehouse
 

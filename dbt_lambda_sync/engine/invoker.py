@@ -129,71 +129,61 @@ def _invoke(
     invocation_type: str,
     deadline_seconds: float | None,
 ) -> InvocationResult:
-    params: dict[str, Any] = {
-        "FunctionName": function_name,
-        "InvocationType": invocation_type,
-        "Payload": payload,
-    }
     started = clock.monotonic()
 
     def elapsed_ms() -> int:
         return max(0, int(round((clock.monotonic() - started) * 1000)))
 
     try:
-        response = client.invoke(**params)
+        response = client.invoke(  # type: ignore[attr-defined]  # botocore builds it at runtime
+            FunctionName=function_name, InvocationType=invocation_type, Payload=payload
+        )
     except (bx.BotoCoreError, bx.ClientError, *NETWORK_ERRORS) as exc:
         return _from_exception(exc, elapsed_ms())
-    metadata = response.get("ResponseMetadata", {})
+    headers = {
+        "status_code": response.get("StatusCode"),
+        "request_id": response.get("ResponseMetadata", {}).get("RequestId"),
+        "executed_version": response.get("ExecutedVersion"),
+    }
     stream = response["Payload"]
     deadline = None if deadline_seconds is None else started + deadline_seconds
     try:
         # Read everything: the connection goes back to the pool only once the body is consumed.
         body = _read_answer(stream, clock=clock, deadline=deadline)
     except _AnswerTooLarge as exc:
-        return replace(
-            _failure(
-                "invalid_response", "ResponseTooLarge", str(exc), elapsed_ms(), retryable=True
-            ),
-            status_code=response.get("StatusCode"),
-            request_id=metadata.get("RequestId"),
-            executed_version=response.get("ExecutedVersion"),
-            function_error=response.get("FunctionError"),
+        too_large = _failure(
+            "invalid_response", "ResponseTooLarge", str(exc), elapsed_ms(), retryable=True
         )
+        return replace(too_large, function_error=response.get("FunctionError"), **headers)
     except _DeadlinePassed:
-        return replace(
-            _failure(
-                "network_error",
-                "AnswerDeadlineExceeded",
-                f"the answer was still arriving {deadline_seconds:g} s after the call started"
-                f" (timeout_seconds + {ANSWER_MARGIN_SECONDS} s); abandoned",
-                elapsed_ms(),
-                retryable=True,
-            ),
-            status_code=response.get("StatusCode"),
-            request_id=metadata.get("RequestId"),
-            executed_version=response.get("ExecutedVersion"),
+        message = (
+            f"the answer was still arriving {deadline_seconds:g} s after the call started"
+            f" (timeout_seconds + {ANSWER_MARGIN_SECONDS} s); abandoned"
         )
+        late = _failure(
+            "network_error", "AnswerDeadlineExceeded", message, elapsed_ms(), retryable=True
+        )
+        return replace(late, **headers)
     except (bx.BotoCoreError, *NETWORK_ERRORS) as exc:
         # The connection broke while the answer was streaming: the function ran (or is running),
         # but its answer is lost. Keep what the headers told us.
-        return replace(
-            _from_exception(exc, elapsed_ms()),
-            status_code=response.get("StatusCode"),
-            request_id=metadata.get("RequestId"),
-            executed_version=response.get("ExecutedVersion"),
-        )
+        return replace(_from_exception(exc, elapsed_ms()), **headers)
     finally:
         stream.close()
+    return _from_answer(response, body, elapsed_ms())
 
-    status_code = response.get("StatusCode") or metadata.get("HTTPStatusCode")
+
+def _from_answer(response: dict[str, Any], body: bytes, duration_ms: int) -> InvocationResult:
+    """Classify an answer read whole: delivered, or the function's own error."""
     function_error = response.get("FunctionError")
-    common = dict(
-        status_code=status_code,
+    common: dict[str, Any] = dict(
+        status_code=response.get("StatusCode")
+        or response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
         payload=body,
         executed_version=response.get("ExecutedVersion"),
-        request_id=metadata.get("RequestId"),
+        request_id=response.get("ResponseMetadata", {}).get("RequestId"),
         retry_after=None,
-        duration_ms=elapsed_ms(),
+        duration_ms=duration_ms,
     )
     if function_error:
         # Uncaught exception, timeout, out of memory...: the payload says which. Retryable, as
