@@ -122,10 +122,12 @@ class CheckpointWriter:
             self._raise_error()
 
     def ready(self) -> bool:
+        """True when the previous checkpoint is written; raises its error if it failed."""
         self._raise_error()
         return self._idle.is_set()
 
     def submit(self, write: Callable[[], None]) -> None:
+        """Hands over the next checkpoint write (call it only when ``ready``)."""
         self._idle.clear()
         self._tasks.put(write)
 

@@ -98,9 +98,9 @@ class SendQueue:
             if self._held is not None:
                 if answering or self._retries:
                     return None  # the current operation is not finished yet
-                batch, self._held = self._held, None
-                self._phase = batch.operation
-                return batch, False
+                held, self._held = self._held, None
+                self._phase = held.operation
+                return held, False
             if self._exhausted:
                 return None
             batch = next(self._batches, None)

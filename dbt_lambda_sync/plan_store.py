@@ -37,6 +37,7 @@ class PlanStore:
         )
 
     def check_relation(self) -> None:
+        """Raises when the model's relation is missing or lacks the sync's columns."""
         columns = self.warehouse.columns_of(self.relation)
         if not columns:
             raise UsageError(
@@ -100,6 +101,7 @@ class PlanStore:
         )
 
     def refuse_key_change(self, state: StateRow | None) -> None:
+        """Raises KeyChanged when the primary key changed since the snapshot."""
         blocked = self.key_change(state)
         if blocked:
             raise KeyChanged(blocked)
@@ -142,7 +144,7 @@ class PlanStore:
             if old and state_columns
             else None
         )
-        if old_state is None:
+        if old_state is None or not old:
             return self._state_warning(state, name, where)
         if state is not None and state.initialized:
             return (
@@ -210,6 +212,7 @@ class PlanStore:
             adopt_renamed_state(self.state, self.defn.renamed_from, now=now)
 
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
+        """Recomputes the stored plan unless it is fresh (``is_fresh``); the state row after."""
         self.adopt_renamed(now=now)
         state = self.state.read()
         if self.empty_build(state):

@@ -45,6 +45,8 @@ from dbt_lambda_sync.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class RunOptions:
+    """How a run runs: dry, from scratch, how often it checkpoints, how long it waits."""
+
     dry_run: bool = False
     full_refresh: bool = False
     checkpoint_seconds: float = 1.0
@@ -67,10 +69,12 @@ def _lease_seconds_from_env() -> float:
 
 
 def new_run_id(now: datetime) -> str:
+    """A run id: the start time, then random hex so two runs in a second differ."""
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def utcnow() -> datetime:
+    """Now, in UTC, without a time zone."""
     # Naive UTC: both warehouses store it as given in a plain timestamp column.
     return datetime.now(timezone.utc).replace(tzinfo=None)
 

@@ -29,6 +29,8 @@ ABANDONED_RUN_ERROR = (
 
 @dataclass(frozen=True)
 class StateRow:
+    """A sync's row of lambda_sync_state: its snapshot, stored plan and lease."""
+
     initialized: bool
     snapshot_version: int
     plan_snapshot_version: int | None
@@ -105,6 +107,7 @@ class SyncState:
         return self.warehouse.thread_connection(name)
 
     def table(self, name: str) -> Any:
+        """The relation of the package's table ``lambda_sync_<name>``."""
         if name not in self._tables:
             self._tables[name] = self.warehouse.relation(f"lambda_sync_{name}")
         return self._tables[name]
@@ -112,6 +115,7 @@ class SyncState:
     # --- the state row and the lease ----------------------------------------------------------
 
     def read(self) -> StateRow | None:
+        """The sync's state row; None before its first plan or run."""
         rows = self.warehouse.fetch_all(
             "select initialized, snapshot_version, plan_snapshot_version, plan_version,"
             " plan_invocation_id,"
@@ -124,6 +128,7 @@ class SyncState:
         return StateRow(*rows[0]) if rows else None
 
     def ensure_row(self) -> None:
+        """Creates the sync's state row if it has none yet."""
         self.warehouse.call_macro(
             "ensure_state_row", sync_name=self.sync_name, model_name=self.model_name
         )
@@ -202,6 +207,7 @@ class SyncState:
         )
 
     def mark_initialized(self) -> None:
+        """Records that the sync's first run happened."""
         self.warehouse.execute(
             f"update {self.table('state')} set initialized = true where sync_name = ?",
             [self.sync_name],
@@ -302,6 +308,7 @@ class SyncState:
     def start_run(
         self, run_id: str, *, started_at: datetime, first_run: bool, counters: RunCounters
     ) -> None:
+        """Logs the run as running, with its counters so far."""
         self.warehouse.insert_rows(
             self.table("runs"),
             [
@@ -345,6 +352,7 @@ class SyncState:
         counters: RunCounters,
         error: str | None,
     ) -> None:
+        """Logs how the run ended: status, error and final counters."""
         assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
         self.warehouse.execute(
             f"update {self.table('runs')} set finished_at = ?, status = ?, error = ?, {assignments}"

@@ -42,6 +42,7 @@ class SyncOutcome:
 
     @property
     def exit_code(self) -> int:
+        """The exit code this sync asks for (errors outrank rejected rows)."""
         if self.error is not None:
             return exit_code_of(self.error)
         if self.summary is not None and self.summary.rejected_rows:
@@ -88,6 +89,7 @@ fail_on_option = click.option(
 
 
 def runs_exit_code(outcomes: Sequence[SyncOutcome]) -> int:
+    """The command's exit code: the worst of its syncs'."""
     return worst_exit_code(o.exit_code for o in outcomes)
 
 
@@ -104,7 +106,8 @@ def runs_document(outcomes: Sequence[SyncOutcome]) -> dict[str, Any]:
 
 
 def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
-    rows = []
+    """The summary table `run` prints: a row per sync, a note when there is one."""
+    rows: list[list[Any]] = []
     for o in outcomes:
         s = o.summary
         if s is None:  # the sync failed before it started delivering
@@ -156,6 +159,7 @@ def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
 
 
 def show_outcomes(outcomes: Sequence[SyncOutcome], *, output: str) -> None:
+    """Prints the outcomes as a table, or as one JSON document."""
     if output == "json":
         print_json(runs_document(outcomes))
     elif outcomes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import botocore.exceptions as bx
 from botocore.client import BaseClient
@@ -57,6 +57,11 @@ MAX_MESSAGE_CHARS = 4000
 # Error types and codes, FunctionError, versions, request ids: names, never long. A function can
 # still raise with any errorType, so these are cut too.
 MAX_NAME_CHARS = 256
+
+
+# What a call (and reading its answer) can raise that is classified instead of raised.
+_READ_ERRORS: tuple[type[Exception], ...] = (bx.BotoCoreError, *NETWORK_ERRORS)
+_CALL_ERRORS: tuple[type[Exception], ...] = (bx.ClientError, *_READ_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ def _invoke(
         response = client.invoke(  # type: ignore[attr-defined]  # botocore builds it at runtime
             FunctionName=function_name, InvocationType=invocation_type, Payload=payload
         )
-    except (bx.BotoCoreError, bx.ClientError, *NETWORK_ERRORS) as exc:
+    except _CALL_ERRORS as exc:
         return _from_exception(exc, elapsed_ms())
     headers = {
         "status_code": response.get("StatusCode"),
@@ -164,7 +169,7 @@ def _invoke(
             "network_error", "AnswerDeadlineExceeded", message, elapsed_ms(), retryable=True
         )
         return replace(late, **headers)
-    except (bx.BotoCoreError, *NETWORK_ERRORS) as exc:
+    except _READ_ERRORS as exc:
         # The connection broke while the answer was streaming: the function ran (or is running),
         # but its answer is lost. Keep what the headers told us.
         return replace(_from_exception(exc, elapsed_ms()), **headers)
@@ -286,7 +291,7 @@ def _from_exception(exc: Exception, duration_ms: int) -> InvocationResult:
 
 
 def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResult:
-    response: dict[str, Any] = exc.response or {}
+    response = cast(dict[str, Any], exc.response or {})
     error = response.get("Error", {})
     metadata = response.get("ResponseMetadata", {})
     code = str(error.get("Code") or "UnknownError")
