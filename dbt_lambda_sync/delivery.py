@@ -42,6 +42,7 @@ from dbt_lambda_sync.reporting import PlanSummary, Progress, Reporter
 from dbt_lambda_sync.state import RunCounters
 from dbt_lambda_sync.stores import PlanPage, SyncStore
 from dbt_lambda_sync.verdict import Verdict, classify, read_answer
+from dbt_lambda_sync.vocabulary import ADDED, CHANGED, REMOVED
 
 PLAN_PAGE_ROWS = 5000
 # A page of the plan also stops at this many characters of row JSON: with rows up to the 6 MB
@@ -51,7 +52,7 @@ PLAN_PAGE_CHARS = 16 * 1024 * 1024
 CHECKPOINT_RETRY_SECONDS = 0.05
 # The order a run sends in, one operation after the other (compute_plan numbers the plan so):
 # a destination that upserts and deletes by key ends in the model's state whatever the timing.
-TRIGGERED_ORDER = ("removed", "changed", "added")
+TRIGGERED_ORDER = (REMOVED, CHANGED, ADDED)
 
 
 @dataclass

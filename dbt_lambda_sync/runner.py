@@ -19,10 +19,7 @@ from dbt_lambda_sync.checkpoint import Failure
 from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.delivery import PLAN_PAGE_CHARS, PLAN_PAGE_ROWS, TRIGGERED_ORDER, Delivery
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
-from dbt_lambda_sync.engine.invoker import (
-    InvocationResult,
-    invoke,
-)
+from dbt_lambda_sync.engine.invoker import InvocationResult, invoke
 from dbt_lambda_sync.errors import (
     FunctionUnavailable,
     PlanReplaced,
@@ -30,9 +27,7 @@ from dbt_lambda_sync.errors import (
     UnexpectedError,
     UsageError,
 )
-from dbt_lambda_sync.events import (
-    render_event,
-)
+from dbt_lambda_sync.events import render_event
 from dbt_lambda_sync.interrupts import StopRequests, process_stops
 from dbt_lambda_sync.lambda_client import lambda_client_for
 from dbt_lambda_sync.leases import LeaseHolder
@@ -40,6 +35,7 @@ from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Reporter, RunSummary
 from dbt_lambda_sync.state import DUPLICATE_KEY_REASON, RunCounters
 from dbt_lambda_sync.stores import PlanSource, SyncStore
+from dbt_lambda_sync.vocabulary import DRY_RUN, FAILED, INTERRUPTED, PARTIAL, SKIPPED, SUCCESS
 from dbt_lambda_sync.warehouse import Warehouse
 
 
@@ -259,19 +255,19 @@ class SyncRunner:
     def _ending(self, failure: BaseException | None) -> tuple[str, str | None]:
         """The run's status and error, as logged, for what stopped it (None: nothing did)."""
         if failure is None:
-            return ("partial" if self.counters.rejected_rows else "success"), None
+            return (PARTIAL if self.counters.rejected_rows else SUCCESS), None
         if isinstance(failure, KeyboardInterrupt):
-            return "interrupted", self._interrupted_message(failure)
+            return INTERRUPTED, self._interrupted_message(failure)
         if isinstance(failure, Exception) and not isinstance(failure, SyncError):
             self.delivery.keep_confirmed()  # a bug: still keep what results confirmed
-            return "failed", f"{type(failure).__name__}: {failure}"
-        return "failed", str(failure)
+            return FAILED, f"{type(failure).__name__}: {failure}"
+        return FAILED, str(failure)
 
     def _skipped(self, why: str, start_clock: float) -> RunSummary:
         """A sync that sends nothing and changes nothing (no lease, no run logged)."""
         plan = dataclasses.replace(self.delivery.plan, blocked=why)
         self.reporter.sync_started(plan)
-        summary = dataclasses.replace(self._summary("skipped", None, start_clock, plan), note=why)
+        summary = dataclasses.replace(self._summary(SKIPPED, None, start_clock, plan), note=why)
         self.reporter.sync_finished(summary)
         return summary
 
@@ -329,7 +325,7 @@ class SyncRunner:
             payload = render_event(batch, self.delivery.ctx)
             self._dry_bytes += len(payload)
             self.counters.invocations += 1
-        summary = self._summary("dry_run", None, start_clock, plan)
+        summary = self._summary(DRY_RUN, None, start_clock, plan)
         self.reporter.sync_finished(summary)
         return summary
 

@@ -27,6 +27,7 @@ from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.errors import SyncError, UnexpectedError
 from dbt_lambda_sync.reporting import RunSummary
 from dbt_lambda_sync.runner import RunOptions, RunResult, SyncRunner
+from dbt_lambda_sync.vocabulary import FAILED
 from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
 
 
@@ -111,9 +112,9 @@ def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
     for o in outcomes:
         s = o.summary
         if s is None:  # the sync failed before it started delivering
-            rows.append([o.name, o.model, "failed", None, None, None, None, None, None, None])
+            rows.append([o.name, o.model, FAILED, None, None, None, None, None, None, None])
         else:
-            status = "failed" if o.error is not None else s.status
+            status = FAILED if o.error is not None else s.status
             planned = s.planned_added + s.planned_changed + s.planned_removed
             rows.append(
                 [
