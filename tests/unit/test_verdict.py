@@ -10,21 +10,9 @@ from dbt_lambda_sync.engine.invoker import InvocationResult
 from dbt_lambda_sync.engine.retry import RetryPolicy
 from dbt_lambda_sync.events import Batch, PlannedRow
 from dbt_lambda_sync.verdict import Verdict, classify, read_answer
+from tests.unit.test_runner import result as delivered_result
 
-OK = InvocationResult(
-    outcome="delivered",
-    status_code=200,
-    payload=b"null",
-    function_error=None,
-    error_code=None,
-    error_message=None,
-    executed_version="$LATEST",
-    request_id="req",
-    retry_after=None,
-    duration_ms=3,
-    retryable=False,
-    fatal=False,
-)
+OK = delivered_result()  # a 200 answering null
 
 
 def batch(*keys: str, attempt: int = 1) -> Batch:
