@@ -420,7 +420,7 @@ def history(project, monkeypatch) -> None:
     ]
     for module in (status, failures, reset):
         monkeypatch.setattr(module, "declared_syncs", lambda manifest: declared)
-        # no orphaned syncs here (tests/unit/test_lifecycle_cli.py has them)
+        # no orphaned syncs here (tests/unit/test_cli_lifecycle.py has them)
         monkeypatch.setattr(module, "all_syncs", lambda warehouse, declared: list(declared))
     monkeypatch.setattr(status, "History", FakeHistory)
     monkeypatch.setattr(failures, "History", FakeHistory)
