@@ -241,7 +241,7 @@ def assemble() -> dict:
         )
     elif load("profile_delivery_summary") is not None:  # the raw profile is large: not kept
         results["profile_delivery"] = load("profile_delivery_summary")
-    # Local experiments on scratch copies (see README "Findings"); written by hand, not re-run.
+    # Local experiments on scratch copies (bench/README.md "Findings"); written by hand, not re-run.
     if load("experiments") is not None:
         results["experiments"] = load("experiments")
     results["raw"] = {n: load(n) for n in ALL if load(n) is not None}

@@ -88,12 +88,14 @@ def main() -> None:
         endpoint = EndpointProcess(delay)
         cpu_started = time.process_time()
         try:
-            summary = SyncRunner(wh, dataclasses.replace(d, endpoint_url=endpoint.url)).run()
+            result = SyncRunner(wh, dataclasses.replace(d, endpoint_url=endpoint.url)).run()
         finally:
             stats = endpoint.stop()
         # process CPU, all threads (DuckDB's too: it runs inside this process)
         stats["cpu_seconds"] = time.process_time() - cpu_started
-        return summary.to_json(), stats
+        if result.error is not None or result.summary is None:
+            raise SystemExit(f"the run failed: {result.error}")
+        return result.summary.to_json(), stats
 
     try:
         for batch_size, rows, function_seconds in CONFIGS:

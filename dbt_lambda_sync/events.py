@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from dbt_lambda_sync.text import clean_text
+from dbt_lambda_sync.vocabulary import CHANGED, OPERATIONS
 
 __all__ = [
     "MAX_ATTEMPT",
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 MAX_PAYLOAD_BYTES = 6_291_456  # Lambda synchronous request limit
-OPERATIONS = ("added", "changed", "removed")
 OVERSIZED_REASON = "row exceeds the 6 MB Lambda payload limit"
 
 # Size cutting happens before a batch has its final invocation_id and before its retries bump
@@ -63,7 +63,6 @@ class PlannedRow:
     operation: str  # added | changed | removed
     row_json: str  # the row to send, JSON object text (removed: the row as last delivered)
     previous_json: str | None = None  # changed rows: the row as last delivered
-    attempts: int = 0  # how many times this row has been sent in this run
     seq: int = 0  # its place in the stored plan; a confirmation names it
 
 
@@ -124,7 +123,7 @@ def _frame(ctx: EventContext, operation: str) -> _Frame:
 
 
 def _sends_previous(ctx: EventContext, operation: str) -> bool:
-    return ctx.include_previous and operation == "changed"
+    return ctx.include_previous and operation == CHANGED
 
 
 def _invocation_id_json(invocation_id: str) -> str:

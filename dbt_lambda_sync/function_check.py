@@ -14,7 +14,7 @@ from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
 from dbt_lambda_sync.engine.invoker import InvocationResult, invoke
 from dbt_lambda_sync.errors import SyncError
-from dbt_lambda_sync.runner import lambda_client_for
+from dbt_lambda_sync.lambda_client import lambda_client_for
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,6 @@ def check_function(
     answer = invoke(
         client,
         function_name=defn.function.name,
-        qualifier=None,
         payload=b"",
         clock=clock or SystemClock(),
         invocation_type="DryRun",

@@ -12,17 +12,17 @@ Syncs are found from the manifest leniently (names only, no validation), so that
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from dbt_lambda_sync.definitions import META_KEY, check_selectors
+from dbt_lambda_sync.definition_schema import schema_default
+from dbt_lambda_sync.definitions import INITIAL_SYNC_MODES, check_selectors, named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.project import model_refs
-from dbt_lambda_sync.state import SyncState, holder_gone
+from dbt_lambda_sync.state import RUN_COLUMNS, RUN_COUNTERS, LeaseHolder, SyncState
+from dbt_lambda_sync.vocabulary import INTERRUPTED, RUNNING, UNKNOWN
 from dbt_lambda_sync.warehouse import Warehouse
 
 RESET_LEASE_SECONDS = 60
@@ -37,7 +37,7 @@ class DeclaredSync:
 
     name: str
     model: str
-    initial_sync: str = "backfill"
+    initial_sync: str = field(default_factory=lambda: schema_default("initial_sync"))
     renamed_from: str | None = None  # the old name whose state this sync adopts
     orphaned: bool = False  # state in the warehouse, no definition
     renamed_to: str | None = None  # an orphan that this declared sync's renamed_from adopts
@@ -47,19 +47,19 @@ def declared_syncs(manifest: Any) -> list[DeclaredSync]:
     """Every sync name declared in ``config.meta.lambda_sync``, sorted by name then model."""
     found = []
     for ref in model_refs(manifest):
-        entries = ref.meta.get(META_KEY)
-        for entry in entries if isinstance(entries, list) else [entries]:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                initial = entry.get("initial_sync")
-                renamed_from = entry.get("renamed_from")
-                found.append(
-                    DeclaredSync(
-                        name=entry["name"],
-                        model=ref.name,
-                        initial_sync=initial if initial in ("backfill", "skip") else "backfill",
-                        renamed_from=renamed_from if isinstance(renamed_from, str) else None,
-                    )
+        for entry in named_entries(ref.meta):
+            initial = entry.get("initial_sync")
+            renamed_from = entry.get("renamed_from")
+            found.append(
+                DeclaredSync(
+                    name=entry["name"],
+                    model=ref.name,
+                    initial_sync=(
+                        initial if initial in INITIAL_SYNC_MODES else schema_default("initial_sync")
+                    ),
+                    renamed_from=renamed_from if isinstance(renamed_from, str) else None,
                 )
+            )
     return sorted(found, key=lambda s: (s.name, s.model))
 
 
@@ -96,31 +96,13 @@ def one_sync(declared: Sequence[DeclaredSync], name: str) -> DeclaredSync:
 
 # --- runs -----------------------------------------------------------------------------------------
 
-RUN_COLUMNS = (
-    "run_id",
-    "sync_name",
-    "model_name",
-    "started_at",
-    "finished_at",
-    "status",
-    "first_run",
-    "planned_added",
-    "planned_changed",
-    "planned_removed",
-    "delivered_rows",
-    "rejected_rows",
-    "invalid_rows",
-    "skipped_rows",
-    "invocations",
-    "retries",
-    "error",
-)
-
 
 @dataclass(frozen=True)
 class RunRecord:
     """One row of lambda_sync_runs. ``status`` is ``interrupted`` for a ``running`` row whose
     runner no longer holds the sync's lease (it was killed); the table still says ``running``.
+
+    Its fields are ``state.RUN_COLUMNS`` (a unit test keeps them equal).
     """
 
     run_id: str
@@ -143,33 +125,27 @@ class RunRecord:
 
     @property
     def planned_rows(self) -> int:
+        """Rows the run planned to send."""
         return self.planned_added + self.planned_changed + self.planned_removed
 
     @property
     def duration_seconds(self) -> float | None:
+        """Seconds from start to finish; None while it runs."""
         if self.started_at is None or self.finished_at is None:
             return None
         return round((self.finished_at - self.started_at).total_seconds(), 3)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "started_at": iso_utc(self.started_at),
-            "finished_at": iso_utc(self.finished_at),
-            "duration_seconds": self.duration_seconds,
-            "status": self.status,
-            "first_run": self.first_run,
-            "planned_added": self.planned_added,
-            "planned_changed": self.planned_changed,
-            "planned_removed": self.planned_removed,
-            "delivered_rows": self.delivered_rows,
-            "rejected_rows": self.rejected_rows,
-            "invalid_rows": self.invalid_rows,
-            "skipped_rows": self.skipped_rows,
-            "invocations": self.invocations,
-            "retries": self.retries,
-            "error": self.error,
-        }
+        """The record for scripts: its columns in table order, timestamps in ISO 8601 UTC."""
+        out: dict[str, Any] = {}
+        for name in RUN_COLUMNS:
+            if name in ("sync_name", "model_name"):
+                continue  # the caller groups runs by sync
+            value = getattr(self, name)
+            out[name] = iso_utc(value) if name.endswith("_at") else value
+            if name == "finished_at":
+                out["duration_seconds"] = self.duration_seconds
+        return out
 
 
 @dataclass(frozen=True)
@@ -185,6 +161,7 @@ class ErrorRecord:
     last_failed_run_id: str | None
 
     def to_json(self) -> dict[str, Any]:
+        """The failure for scripts, timestamps in ISO 8601 UTC."""
         return {
             "primary_key_value": self.primary_key_value,
             "operation": self.operation,
@@ -241,12 +218,14 @@ class History:
         leases = self._leases(names)
         for row in rows:
             record = _run_record(row)
-            if record.status == "running" and not _holds_lease(record, leases, now):
-                record = _replace_status(record, "interrupted")
+            if record.status == RUNNING and not _holds_lease(record, leases, now):
+                record = replace(record, status=INTERRUPTED)
             runs[record.sync_name].append(record)
         return runs
 
-    def _leases(self, names: Sequence[str]) -> dict[str, tuple[str | None, datetime | None]]:
+    def _leases(
+        self, names: Sequence[str]
+    ) -> dict[str, tuple[LeaseHolder | None, datetime | None]]:
         """Each sync's lease holder and expiry; no holder when it ran on this host and its
         process is gone (killed: the lease is free for the next run, see SyncState).
         """
@@ -265,12 +244,17 @@ class History:
             f" where sync_name in ({marks})",
             list(names),
         )
+        holders = {
+            name: (LeaseHolder.stored(label, host, pid), expires)
+            for name, label, expires, host, pid in rows
+        }
         return {
-            name: (None if holder_gone(host, pid) else holder, expires)
-            for name, holder, expires, host, pid in rows
+            name: (None if holder is None or holder.gone() else holder, expires)
+            for name, (holder, expires) in holders.items()
         }
 
     def open_error_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
+        """Current failures per sync (0 for a sync without any)."""
         return self._counts_by_sync("errors", sync_names, "resolved_at is null and ")
 
     def invalid_row_counts(self, sync_names: Iterable[str]) -> dict[str, int]:
@@ -339,6 +323,7 @@ class History:
         return sorted(found.items())
 
     def snapshot_rows(self, sync_name: str) -> int:
+        """Rows of the sync's snapshot: the keys last delivered."""
         table = self._table("snapshots")
         if table is None:
             return 0
@@ -350,19 +335,18 @@ class History:
 
 def _run_record(row: Sequence[Any]) -> RunRecord:
     values = dict(zip(RUN_COLUMNS, row, strict=True))
-    for counter in RUN_COLUMNS[7:16]:
+    for counter in RUN_COUNTERS:
         values[counter] = int(values[counter] or 0)
     values["first_run"] = None if values["first_run"] is None else bool(values["first_run"])
-    values["status"] = values["status"] or "unknown"
+    values["status"] = values["status"] or UNKNOWN
     return RunRecord(**values)
 
 
 def _holds_lease(
-    record: RunRecord, leases: dict[str, tuple[str | None, datetime | None]], now: datetime
+    record: RunRecord, leases: dict[str, tuple[LeaseHolder | None, datetime | None]], now: datetime
 ) -> bool:
     holder, expires = leases.get(record.sync_name, (None, None))
-    # The runner's holder string starts with its run_id (runner.SyncRunner.holder).
-    held_by_run = bool(holder) and str(holder).split(" ")[0] == record.run_id
+    held_by_run = holder is not None and holder.run_id == record.run_id
     return held_by_run and (expires is None or _naive(expires) >= now)
 
 
@@ -372,17 +356,13 @@ def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
 
 
-def _replace_status(record: RunRecord, status: str) -> RunRecord:
-    values = {name: getattr(record, name) for name in RUN_COLUMNS}
-    values["status"] = status
-    return RunRecord(**values)
-
-
 # --- reset ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ResetResult:
+    """What ``reset_sync`` did."""
+
     sync: DeclaredSync
     snapshot_rows: int  # rows the snapshot held, now forgotten
     open_errors: int  # current failures, kept
@@ -396,7 +376,7 @@ def reset_sync(warehouse: Warehouse, sync: DeclaredSync, *, now: datetime) -> Re
     """
     warehouse.call_macro("create_sync_tables")
     state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
-    holder = f"reset-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
+    holder = LeaseHolder.this_process(f"reset-{now.strftime('%Y%m%dT%H%M%SZ')}")
     state.acquire_lease(holder, lease_seconds=RESET_LEASE_SECONDS)
     try:
         history = History(warehouse)

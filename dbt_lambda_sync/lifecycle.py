@@ -8,17 +8,15 @@ crash leaves all of it or none. Nothing here prints: the CLI shows what these fu
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.definitions import META_KEY
+from dbt_lambda_sync.definitions import named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.history import DeclaredSync, History
-from dbt_lambda_sync.state import SyncState, sql_time
+from dbt_lambda_sync.state import LeaseHolder, SyncState, sql_time
 from dbt_lambda_sync.warehouse import Warehouse
 
 LEASE_SECONDS = 60
@@ -32,9 +30,7 @@ def holding_lease(
     runner holds it.
     """
     state = SyncState(warehouse, sync_name=sync.name, model_name=sync.model)
-    holder = (
-        f"{action}-{now.strftime('%Y%m%dT%H%M%SZ')} (pid {os.getpid()} on {socket.gethostname()})"
-    )
+    holder = LeaseHolder.this_process(f"{action}-{now.strftime('%Y%m%dT%H%M%SZ')}")
     state.acquire_lease(holder, lease_seconds=LEASE_SECONDS)
     try:
         yield state
@@ -176,8 +172,5 @@ def disabled_sync_names(manifest: Any) -> set[str]:
     for nodes in (getattr(manifest, "disabled", None) or {}).values():
         for node in nodes:
             meta = getattr(getattr(node, "config", None), "meta", None) or {}
-            entries = meta.get(META_KEY)
-            for entry in entries if isinstance(entries, list) else [entries]:
-                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                    names.add(entry["name"])
+            names.update(entry["name"] for entry in named_entries(meta))
     return names

@@ -28,9 +28,11 @@ class PlanSummary:
 
     @property
     def total(self) -> int:
+        """Rows to send."""
         return self.added + self.changed + self.removed
 
     def to_json(self) -> dict[str, Any]:
+        """The plan for scripts (``plan --output json``)."""
         return {
             "name": self.name,
             "model": self.model,
@@ -46,6 +48,8 @@ class PlanSummary:
 
 @dataclass(frozen=True)
 class Progress:
+    """How far a sync's run has got, reported while it works."""
+
     sync: str
     planned_rows: int
     delivered_rows: int
@@ -55,11 +59,13 @@ class Progress:
 
     @property
     def rows_per_second(self) -> float:
+        """Rows settled (delivered or rejected) per second so far."""
         done = self.delivered_rows + self.rejected_rows
         return done / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     @property
     def seconds_left(self) -> float | None:
+        """An estimate of the time left; None before the first rows settle."""
         rate = self.rows_per_second
         left = self.planned_rows - self.delivered_rows - self.rejected_rows
         return max(0.0, left / rate) if rate > 0 else None
@@ -67,10 +73,12 @@ class Progress:
 
 @dataclass(frozen=True)
 class RunSummary:
+    """How a sync's run ended. Its counters are ``state.RunCounters``' (a unit test checks)."""
+
     run_id: str
     sync: str
     model: str
-    status: str  # success, partial, failed, dry_run, skipped (see note)
+    status: str  # vocabulary.RUN_STATUSES, except running; skipped says why in note
     first_run: bool
     planned_added: int
     planned_changed: int
@@ -89,23 +97,31 @@ class RunSummary:
     new_failures: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The summary for scripts: every field that is set (error always)."""
         return {k: v for k, v in asdict(self).items() if v is not None or k == "error"}
 
 
 class Reporter(Protocol):
-    def sync_started(self, plan: PlanSummary) -> None: ...
+    """What the core calls while it works; the CLI implements it."""
 
-    def progress(self, progress: Progress) -> None: ...
+    def sync_started(self, plan: PlanSummary) -> None:
+        """A sync's run starts with this plan."""
 
-    def sync_finished(self, summary: RunSummary) -> None: ...
+    def progress(self, progress: Progress) -> None:
+        """A sync's run has got this far."""
+
+    def sync_finished(self, summary: RunSummary) -> None:
+        """A sync's run ended."""
 
 
 class NullReporter:
+    """A reporter that shows nothing (tests, scripts)."""
+
     def sync_started(self, plan: PlanSummary) -> None:
-        pass
+        """Ignored."""
 
     def progress(self, progress: Progress) -> None:
-        pass
+        """Ignored."""
 
     def sync_finished(self, summary: RunSummary) -> None:
-        pass
+        """Ignored."""

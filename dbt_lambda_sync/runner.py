@@ -9,39 +9,34 @@ in flight and those confirmed since the last committed checkpoint.
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import heapq
 import itertools
 import os
-import queue
 import secrets
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from dbt_lambda_sync.definitions import SyncDefinition, check_columns
+from dbt_lambda_sync.checkpoint import CheckpointWriter
+from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.engine.clock import Clock, SystemClock
 from dbt_lambda_sync.engine.executor import DaemonPool
 from dbt_lambda_sync.engine.invoker import (
     ANSWER_MARGIN_SECONDS,
     InvocationResult,
-    build_lambda_client,
     invoke,
 )
 from dbt_lambda_sync.engine.limiter import RateLimiter
 from dbt_lambda_sync.engine.retry import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 from dbt_lambda_sync.errors import (
-    DefinitionError,
     FunctionUnavailable,
     Interrupted,
-    KeyChanged,
     PlanReplaced,
     SyncError,
+    UnexpectedError,
     UsageError,
 )
 from dbt_lambda_sync.events import (
@@ -56,16 +51,19 @@ from dbt_lambda_sync.events import (
     render_event,
 )
 from dbt_lambda_sync.interrupts import StopRequests, process_stops
+from dbt_lambda_sync.lambda_client import lambda_client_for
+from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Progress, Reporter, RunSummary
 from dbt_lambda_sync.state import (
     DUPLICATE_KEY_REASON,
     Checkpoint,
     Failure,
+    InvocationRecord,
+    LeaseHolder,
     RunCounters,
-    StateRow,
-    SyncState,
-    sql_time,
 )
+from dbt_lambda_sync.stores import PlanSource, SyncStore
+from dbt_lambda_sync.verdict import Verdict, classify
 from dbt_lambda_sync.warehouse import Warehouse
 
 PLAN_PAGE_ROWS = 5000
@@ -111,274 +109,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def definition_key(defn: SyncDefinition) -> str:
-    """Must equal the macro dbt_lambda_sync.definition_key for the same definition."""
-    return f"{defn.primary_key}|{','.join(defn.columns) if defn.columns else '*'}"
-
-
-# --- the plan -------------------------------------------------------------------------------------
-
-
-class PlanStore:
-    """Keeps a sync's stored plan fresh and summarises it."""
-
-    def __init__(self, warehouse: Warehouse, defn: SyncDefinition):
-        self.warehouse = warehouse
-        self.defn = defn
-        self.state = SyncState(warehouse, sync_name=defn.name, model_name=defn.model.name)
-        self.relation = warehouse.model_relation(
-            defn.model.database, defn.model.schema, defn.model.identifier
-        )
-
-    def check_relation(self) -> None:
-        columns = self.warehouse.columns_of(self.relation)
-        if not columns:
-            raise UsageError(
-                f"model '{self.defn.model.name}', sync '{self.defn.name}': {self.relation} does not"
-                " exist in the warehouse; build the model first (dbt build)"
-            )
-        problems = check_columns(self.defn, columns)
-        if problems:
-            raise DefinitionError(problems)
-
-    def is_fresh(self, state: StateRow | None) -> bool:
-        """A stored plan is reused only when the post-hook of the latest dbt invocation computed
-        it, for this definition, against the current snapshot. Anything else (a plan the runner
-        computed earlier, another dbt command since, a changed definition) is recomputed: the
-        model may have changed in ways no cheap check can see.
-        """
-        if state is None or state.plan_definition is None or state.plan_invocation_id is None:
-            return False
-        if state.plan_definition != definition_key(self.defn):
-            return False
-        if state.plan_snapshot_version != state.snapshot_version:
-            return False
-        return self.warehouse.latest_build_of(self.defn.model.unique_id) == state.plan_invocation_id
-
-    def _capture_args(self) -> dict[str, Any]:
-        """What the capture macros take to find the sync's rows (compute_plan, the preview)."""
-        return {
-            "sync_name": self.defn.name,
-            "model_name": self.defn.model.name,
-            "relation": self.relation,
-            "primary_key": self.defn.primary_key,
-            "columns": list(self.defn.columns) if self.defn.columns else None,
-        }
-
-    def empty_build(self, state: StateRow | None) -> str | None:
-        """Why nothing can be planned when the model was last built with --empty, else None."""
-        if state is None or not state.empty_build_invocation_id:
-            return None
-        return (
-            f"model '{self.defn.model.name}' was last built with --empty (dbt invocation"
-            f" {state.empty_build_invocation_id}): nothing captured, nothing sent; build it"
-            " without --empty to sync it again"
-        )
-
-    def key_change(self, state: StateRow | None) -> str | None:
-        """Why the sync refuses to run when its primary key, or how the key renders, changed since
-        its snapshot was written (the plan then holds nothing), else None.
-        """
-        if state is None or not state.plan_key_signature or not state.snapshot_key_signature:
-            return None
-        if state.plan_key_signature == state.snapshot_key_signature:
-            return None
-        name = self.defn.name
-        return (
-            f"model '{self.defn.model.name}', sync '{name}': the primary key changed from"
-            f" {state.snapshot_key_signature} to {state.plan_key_signature} since rows were"
-            " delivered; the delivered rows are keyed by the old key and cannot be compared with"
-            " the model, so nothing is sent. To accept the change (the next run sends every"
-            f" current row as added), run `dbt-lambda-sync reset {name}` or"
-            f" `dbt-lambda-sync run --select {name} --full-refresh`"
-        )
-
-    def refuse_key_change(self, state: StateRow | None) -> None:
-        blocked = self.key_change(state)
-        if blocked:
-            raise KeyChanged(blocked)
-
-    def reason(self, state: StateRow) -> str | None:
-        """Why the stored plan sends every row, when it does: first_run, primary_key_changed
-        (after the change is accepted it is a first run), columns_changed.
-        """
-        if self.key_change(state):
-            return "primary_key_changed"
-        if not state.initialized:
-            return "first_run"
-        if (
-            state.plan_columns
-            and state.snapshot_columns
-            and state.plan_columns != state.snapshot_columns
-        ):
-            return "columns_changed"
-        return None
-
-    def next_run_warning(self) -> str | None:
-        """What the stored state says the sync's next run does, when that is more than sending
-        the model's changes: every row (a first run, changed columns), nothing (a changed primary
-        key, a model built with --empty). Reads only; computes no plan (for `validate`).
-        """
-        name, model = self.defn.name, self.defn.model.name
-        where = f"sync '{name}' (model '{model}')"
-        state_columns = {c.lower() for c in self.warehouse.columns_of(self.state.table("state"))}
-        if state_columns and not {"snapshot_key_signature", "empty_build_invocation_id"} <= (
-            state_columns
-        ):
-            return (
-                f"{where}: stored state not checked (its tables predate this version; any"
-                " `plan` or `run` upgrades them)"
-            )
-        state = self.state.read() if state_columns else None
-        old = self.defn.renamed_from
-        old_state = (
-            SyncState(self.warehouse, sync_name=old, model_name=model).read()
-            if old and state_columns
-            else None
-        )
-        if old_state is None:
-            return self._state_warning(state, name, where)
-        if state is not None and state.initialized:
-            return (
-                f"{where}: has run already, so its renamed_from '{old}' cannot adopt the"
-                f" state '{old}' still has: plan and run refuse it (exit 2) until"
-                " renamed_from is removed or the sync is reset"
-            )
-        # the next plan or run adopts the previous name's state first: judge by that one
-        adopts = f"its next plan or run adopts the state of '{old}' (renamed_from)"
-        warning = self._state_warning(old_state, old, where)
-        if warning:
-            return f"{warning}; {adopts}"
-        return f"{where}: {adopts}: it sends only what changed since that sync's last delivery"
-
-    def _state_warning(self, state: StateRow | None, state_name: str, where: str) -> str | None:
-        """next_run_warning for the state a sync's next run starts from (its own, or the state
-        its renamed_from adopts).
-        """
-        name = self.defn.name
-        if self.empty_build(state):
-            return f"{where}: {self.empty_build(state)}"
-        if state is None or not state.initialized:
-            if self.defn.initial_sync == "skip":
-                return None
-            return (
-                f"{where}: its next run is a first run and sends every row of the model as added"
-                " (reason first_run): nothing was delivered under this sync name yet, or it was"
-                " reset (a renamed sync starts again from nothing unless it declares"
-                " renamed_from: <old name>)"
-            )
-        delivered = self.warehouse.fetch_all(
-            f"select count(*) from {self.state.table('snapshots')} where sync_name = ?",
-            [state_name],
-        )
-        if not int(delivered[0][0]):
-            return None
-        args = self._capture_args()
-        selected = self.warehouse.call_macro(
-            "resolve_sync_columns",
-            relation=args["relation"],
-            primary_key=args["primary_key"],
-            columns=args["columns"],
-        )["selected"]
-        signature = self.warehouse.call_macro("sync_signature", columns=selected)
-        old_key = state.snapshot_key_signature
-        if old_key and old_key != signature["key"]:
-            return (
-                f"{where}: the primary key changed from {old_key} to {signature['key']} since"
-                " rows were delivered (reason primary_key_changed): the sync refuses to run"
-                f" until you run `dbt-lambda-sync reset {name}` or `dbt-lambda-sync run"
-                f" --select {name} --full-refresh`, which then send every current row as added"
-            )
-        old_columns = state.snapshot_columns
-        if old_columns and old_columns != signature["columns"]:
-            return (
-                f"{where}: the columns sent changed from [{old_columns}] to"
-                f" [{signature['columns']}] since rows were delivered (reason columns_changed):"
-                " its next run sends every delivered row again as changed"
-            )
-        return None
-
-    def adopt_renamed(self, *, now: datetime) -> None:
-        """Adopts the state of the sync's previous name (``renamed_from``) if it still has any."""
-        if self.defn.renamed_from:
-            self.state.adopt(self.defn.renamed_from, now=now)
-
-    def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
-        self.adopt_renamed(now=now)
-        state = self.state.read()
-        if self.empty_build(state):
-            # the relation holds no rows: a plan of it would remove every delivered row
-            assert state is not None
-            return state
-        if force or not self.is_fresh(state):
-            with self.warehouse.transaction():
-                self.warehouse.call_macro(
-                    "compute_plan",
-                    **self._capture_args(),
-                    now=sql_time(now),
-                )
-            state = self.state.read()
-        assert state is not None
-        return state
-
-    def summary(self, state: StateRow, counts: dict[str, int] | None = None) -> PlanSummary:
-        """What a run would send now: operations in `triggers` only, nothing on a skip first run.
-
-        ``counts`` is ``SyncState.plan_counts()`` when the caller has already read it.
-        """
-        empty_build = self.empty_build(state)
-        if empty_build:
-            return dataclasses.replace(
-                self._plan_summary(first_run=not state.initialized, invalid=0, counts={}),
-                blocked=empty_build,
-            )
-        if counts is None:
-            counts = self.state.plan_counts()
-        summary = self._plan_summary(
-            first_run=not state.initialized,
-            invalid=int(state.plan_invalid_rows or 0),
-            counts=counts,
-        )
-        return dataclasses.replace(
-            summary, reason=self.reason(state), blocked=self.key_change(state)
-        )
-
-    def preview_full_refresh(self) -> tuple[PlanSummary, str]:
-        """What a full refresh would plan now, and the SELECT of the rows it would send (the
-        stored plan's columns), read from the model alone: the snapshot, the stored plan and the
-        state row are left as they are.
-        """
-        queries = self.warehouse.call_macro("full_refresh_preview", **self._capture_args())
-        added, duplicate_keys, duplicate_rows, null_keys = self.warehouse.fetch_all(
-            queries["counts"]
-        )[0]
-        summary = self._plan_summary(
-            first_run=True,
-            invalid=int(null_keys) + int(duplicate_rows),
-            counts={"added": int(added), "duplicate": int(duplicate_keys)},
-        )
-        return dataclasses.replace(summary, reason="full_refresh"), str(queries["rows"])
-
-    def _plan_summary(
-        self, *, first_run: bool, invalid: int, counts: dict[str, int]
-    ) -> PlanSummary:
-        sends = not (first_run and self.defn.initial_sync == "skip")
-
-        def pending(op: str) -> int:
-            return counts.get(op, 0) if sends and op in self.defn.triggers else 0
-
-        return PlanSummary(
-            name=self.defn.name,
-            model=self.defn.model.name,
-            added=pending("added"),
-            changed=pending("changed"),
-            removed=pending("removed"),
-            invalid=invalid,
-            first_run=first_run,
-            duplicate_keys=counts.get("duplicate", 0),
-        )
-
-
 # --- one run --------------------------------------------------------------------------------------
 
 
@@ -388,7 +118,14 @@ class _Outcome:
     result: InvocationResult | None  # None on a dry run
     answer: Answer | None
     started_at: datetime
-    payload_bytes: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How one run ended: its summary (None when it stopped before it began) and its error."""
+
+    summary: RunSummary | None
+    error: SyncError | None = None
 
 
 @dataclass(order=True)
@@ -403,17 +140,22 @@ class SyncRunner:
 
     def __init__(
         self,
-        warehouse: Warehouse,
+        warehouse: Warehouse | None,
         defn: SyncDefinition,
         *,
         options: RunOptions = RunOptions(),
         reporter: Reporter | None = None,
         clock: Clock | None = None,
         client_factory: Callable[[SyncDefinition], Any] | None = None,
+        invoke_fn: Callable[..., InvocationResult] = invoke,
         now: Callable[[], datetime] | None = None,
         stops: StopRequests | None = None,
+        store: SyncStore | None = None,
+        plans: PlanSource | None = None,
     ):
-        self.warehouse = warehouse
+        """Builds the run; does no I/O. ``store`` and ``plans`` default to the warehouse's own
+        (``SyncState``, ``PlanStore``); ``warehouse`` may be None when both are given.
+        """
         self.defn = defn
         self.options = options
         self.reporter = reporter or NullReporter()
@@ -421,11 +163,16 @@ class SyncRunner:
         self.client_factory = client_factory or lambda_client_for
         self.now = now or utcnow
         self.stops = stops or process_stops
-        self.plans = PlanStore(warehouse, defn)
-        self.state = self.plans.state
+        if store is None or plans is None:
+            assert warehouse is not None, "a warehouse, or both a store and plans"
+            plan_store = PlanStore(warehouse, defn)
+            store, plans = store or plan_store.state, plans or plan_store
+        self.plans: PlanSource = plans
+        self.state: SyncStore = store
+        self.invoke_fn = invoke_fn
         self.counters = RunCounters()
         self.run_id = new_run_id(self.now())
-        self.holder = f"{self.run_id} (pid {os.getpid()} on {socket.gethostname()})"
+        self.holder = LeaseHolder.this_process(self.run_id)
         self._pending = Checkpoint()
         self._invocation_numbers = itertools.count(1)
         self._retry = RetryPolicy(
@@ -456,16 +203,30 @@ class SyncRunner:
 
     # --- the run as a whole -------------------------------------------------------------------
 
-    def run(self) -> RunSummary:
+    def run(self) -> RunResult:
+        """Runs the sync once and says how it ended; reports to the reporter as it goes.
+
+        What stops the sync (a ``SyncError``, or a bug as ``UnexpectedError``) comes back in the
+        result with the run's summary, if the run got as far as one. A stop asked for by a
+        signal (``KeyboardInterrupt``) is raised once the run is recorded as interrupted.
+        """
+        try:
+            return self._run()
+        except SyncError as exc:
+            return RunResult(None, exc)
+        except Exception as exc:  # a bug: this sync fails alone
+            return RunResult(None, UnexpectedError(exc))
+
+    def _run(self) -> RunResult:
         started = self.now()
         start_clock = self.clock.monotonic()
         self.plans.check_relation()
-        self.warehouse.call_macro("create_sync_tables")
+        self.state.create_tables()
         empty_build = self.plans.empty_build(self.state.read())
         if empty_build:
-            return self._skipped(empty_build, start_clock)
+            return RunResult(self._skipped(empty_build, start_clock))
         if self.options.dry_run:
-            return self._dry_run(started, start_clock)
+            return RunResult(self._dry_run(started, start_clock))
         # Holding the lease, a signal only asks the run to stop at its next safe point: it then
         # checkpoints, records itself as interrupted and releases the lease (interrupts.py).
         with self.stops.deferring():
@@ -478,7 +239,7 @@ class SyncRunner:
                 except SyncError:
                     pass  # the lease expires on its own
 
-    def _run_holding_lease(self, started: datetime, start_clock: float) -> RunSummary:
+    def _run_holding_lease(self, started: datetime, start_clock: float) -> RunResult:
         # Adopting first: a full refresh then forgets the adopted snapshot, not the old state.
         self.plans.adopt_renamed(now=started)
         if self.options.full_refresh:
@@ -488,69 +249,79 @@ class SyncRunner:
         self._plan_version = state.plan_version
         counts = self.state.plan_counts()
         plan = self._book_plan(self.plans.summary(state, counts))
-        first_run = plan.first_run
         # Holding the lease, so a run of this sync still 'running' is one whose runner died.
         self.state.fail_abandoned_runs(now=started)
         self.state.start_run(
-            self.run_id, started_at=started, first_run=first_run, counters=self.counters
+            self.run_id, started_at=started, first_run=plan.first_run, counters=self.counters
         )
         self.reporter.sync_started(plan)
-        error: str | None = None
-        status = "failed"
+        failure: BaseException | None = None
         try:
+            self._send(plan.first_run, counts)
+        except BaseException as exc:  # recorded on the run, then returned or raised
+            failure = exc
+        status, error = self._ending(failure)
+        try:
+            self.state.finish_run(
+                self.run_id,
+                finished_at=self.now(),
+                status=status,
+                counters=self.counters,
+                error=error,
+            )
+        except SyncError:
+            if failure is None:
+                raise
+        summary = self._summary(status, error, start_clock, plan)
+        self.reporter.sync_finished(summary)
+        if isinstance(failure, SyncError) or failure is None:
+            return RunResult(summary, failure)
+        if isinstance(failure, Exception):
+            return RunResult(summary, UnexpectedError(failure))
+        raise failure  # a stop asked for by a signal
+
+    def _send(self, first_run: bool, counts: dict[str, int]) -> None:
+        """Everything a run does between starting and finishing; raises what stops it."""
+        self.stops.check()
+        # One transaction: a crash between the two would make the next run "first" again.
+        with self.state.transaction():
+            self.counters.skipped_rows = self._skip_unsent(first_run, counts)
+            if first_run:
+                self.state.mark_initialized()
+        self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
+        if counts.get("duplicate"):
+            self._record_duplicates()
+        self.stops.check()
+        if self._plan.total:
+            self.state.mark_plan_sent()
+        self._deliver()
+        self._checkpoint()
+        if self._interrupt is not None:
             self.stops.check()
-            # One transaction: a crash between the two would make the next run "first" again.
-            with self.warehouse.transaction():
-                self.counters.skipped_rows = self._skip_unsent(first_run, counts)
-                if first_run:
-                    self.state.mark_initialized()
-            self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
-            if counts.get("duplicate"):
-                self._record_duplicates()
-            self.stops.check()
-            if self._plan.total:
-                self.state.mark_plan_sent()
-            self._deliver()
-            self._checkpoint()
-            if self._interrupt is not None:
-                self.stops.check()
-            if self._plan_replaced:
-                raise PlanReplaced(
-                    f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
-                    " (dbt build, or dbt-lambda-sync plan) while this run was sending; rows"
-                    " confirmed since then stay pending. Run again to send the new plan."
-                )
-            if self._fatal:
-                raise FunctionUnavailable(
-                    f"sync '{self.defn.name}': function {self.defn.function.name} cannot be"
-                    f" invoked: {self._fatal}"
-                )
-            status = "partial" if self.counters.rejected_rows else "success"
-            if self.counters.rejected_rows:
-                self._new_failures = self.state.count_new_failures(self.run_id)
-        except KeyboardInterrupt as exc:
-            status, error = "interrupted", self._interrupted_message(exc)
-            raise
-        except BaseException as exc:
-            error = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, Exception) and not isinstance(exc, SyncError):
-                self._keep_confirmed()
-            raise
-        finally:
-            try:
-                self.state.finish_run(
-                    self.run_id,
-                    finished_at=self.now(),
-                    status=status,
-                    counters=self.counters,
-                    error=error,
-                )
-            except SyncError:
-                if error is None:
-                    raise
-            summary = self._summary(status, error, start_clock, plan)
-            self.reporter.sync_finished(summary)
-        return summary
+        if self._plan_replaced:
+            raise PlanReplaced(
+                f"sync '{self.defn.name}': model '{self.defn.model.name}' was planned again"
+                " (dbt build, or dbt-lambda-sync plan) while this run was sending; rows"
+                " confirmed since then stay pending. Run again to send the new plan."
+            )
+        if self._fatal:
+            raise FunctionUnavailable(
+                f"sync '{self.defn.name}': function {self.defn.function.name} cannot be"
+                f" invoked: {self._fatal}"
+            )
+        if self.counters.rejected_rows:
+            self._new_failures = self.state.count_new_failures(self.run_id)
+
+    def _ending(self, failure: BaseException | None) -> tuple[str, str | None]:
+        """The run's status and error, as logged, for what stopped it (None: nothing did)."""
+        if failure is None:
+            return ("partial" if self.counters.rejected_rows else "success"), None
+        if isinstance(failure, KeyboardInterrupt):
+            return "interrupted", self._interrupted_message(failure)
+        if isinstance(failure, Exception) and not isinstance(failure, SyncError):
+            self._keep_confirmed()  # a bug: still keep what results confirmed
+            return "failed", f"{type(failure).__name__}: {failure}"
+        return "failed", str(failure)
 
     def _skipped(self, why: str, start_clock: float) -> RunSummary:
         """A sync that sends nothing and changes nothing (no lease, no run logged)."""
@@ -602,7 +373,7 @@ class SyncRunner:
             # A preview of the resend: nothing is reset, planned or stored.
             preview, rows_sql = self.plans.preview_full_refresh()
             plan = self._book_plan(preview)
-            self._plan_pages = lambda _ops: self.warehouse.fetch_pages(
+            self._plan_pages = lambda _ops: self.plans.preview_pages(
                 rows_sql, rows_per_page=PLAN_PAGE_ROWS
             )
         else:
@@ -676,7 +447,7 @@ class SyncRunner:
         next_checkpoint = self.clock.monotonic() + self.options.checkpoint_seconds
         started_clock = self.clock.monotonic()
         grace_ends = 0.0
-        writer = CheckpointWriter(self.warehouse, name=f"lambda-sync-{self.defn.name}-writer")
+        writer = CheckpointWriter(self.state, name=f"lambda-sync-{self.defn.name}-writer")
         # Daemon workers: a stopped run does not wait for the calls it abandons.
         with writer, DaemonPool(concurrency, name=f"lambda-sync-{self.defn.name}") as pool:
             while True:
@@ -756,13 +527,12 @@ class SyncRunner:
         if delay > 0:
             self.clock.sleep(delay)
             if self._stopping:
-                return _Outcome(batch, None, None, self.now(), 0)
+                return _Outcome(batch, None, None, self.now())
         payload = render_event(batch, self._ctx)
         started_at = self.now()
-        result = invoke(
+        result = self.invoke_fn(
             client,
             function_name=self.defn.function.name,
-            qualifier=None,
             payload=payload,
             clock=self.clock,
             deadline_seconds=self.defn.timeout_seconds + ANSWER_MARGIN_SECONDS,
@@ -776,94 +546,57 @@ class SyncRunner:
                 answer = invalid_answer(
                     f"invalid response: could not be read: {type(exc).__name__}: {exc}", keys
                 )
-        return _Outcome(batch, result, answer, started_at, len(payload))
+        return _Outcome(batch, result, answer, started_at)
 
     def _handle(self, outcome: _Outcome) -> list[tuple[float, Batch]]:
         """Books one finished invocation; returns the batches to retry and when."""
-        batch, result, answer = outcome.batch, outcome.result, outcome.answer
+        batch, result = outcome.batch, outcome.result
         assert result is not None
-        self.counters.invocations += 1
-        rejected: dict[str, str] = {}
-        note = None
-        if answer is not None:
-            rejected = answer.rejected
-            outcome_name = (
-                "invalid_response"
-                if answer.invalid_reason
-                else "partially_rejected"
-                if rejected
-                else "delivered"
-            )
-            if answer.unknown_keys:
-                note = (
-                    f"{answer.unknown_key_count} primary_key_value(s) not in the batch were"
-                    f" ignored: {', '.join(answer.unknown_keys)}"
-                )[:2000]
-        else:
-            outcome_name = result.outcome
-            rejected = {row.primary_key: result.failure_reason for row in batch.rows}
-            if result.fatal and self._fatal is None:
-                self._fatal = result.failure_reason
-        self._pending.invocations.append(
-            (
-                self.run_id,
-                self.defn.name,
-                batch.invocation_id,
-                batch.attempt,
-                batch.operation,
-                len(batch.rows),
-                outcome.started_at,
-                result.duration_ms,
-                outcome_name,
-                result.status_code,
-                result.function_error,
-                result.error_code,
-                answer.invalid_reason if answer and answer.invalid_reason else result.error_message,
-                result.executed_version,
-                result.request_id,
-                len(rejected),
-                note,
-            )
+        verdict = classify(
+            batch,
+            result,
+            outcome.answer,
+            policy=self._retry,
+            stopped=self._fatal is not None,
+            new_invocation_id=self._new_invocation_id,
         )
-        for row in batch.rows:
-            if row.primary_key not in rejected:
-                self._pending.confirmed.append(row.seq)
-                self.counters.delivered_rows += 1
-        if not rejected:
+        self.counters.invocations += 1
+        if verdict.fatal and self._fatal is None:
+            self._fatal = verdict.fatal
+        self._pending.invocations.append(self._record(outcome, result, verdict))
+        for row in verdict.confirmed:
+            self._pending.confirmed.append(row.seq)
+            self.counters.delivered_rows += 1
+        for row, reason in verdict.failures:
+            self._fail(row, reason, attempts=batch.attempt)
+        if verdict.retry is None:
             return []
-        failed_rows = [row for row in batch.rows if row.primary_key in rejected]
-        retryable = (answer is not None or result.retryable) and self._fatal is None
-        if not retryable or not self._retry.should_retry(batch.attempt - 1):
-            for row in failed_rows:
-                self._fail(row, rejected[row.primary_key], attempts=batch.attempt)
-            return []
-        if self._retry.waits_too_long(result.retry_after):
-            note = (
-                f" (asked to wait {result.retry_after:g} s, more than the"
-                f" {self._retry.max_retry_after:g} s a run waits: tried again next run)"
-            )
-            for row in failed_rows:
-                self._fail(row, rejected[row.primary_key] + note, attempts=batch.attempt)
-            return []
-        delay = self._retry.delay(batch.attempt - 1, retry_after=result.retry_after)
-        ready_at = self.clock.monotonic() + delay
-        if answer is None or answer.invalid_reason:
-            # The same batch again: invocation_id stays, so the function can deduplicate.
-            retry = Batch(
-                invocation_id=batch.invocation_id,
-                operation=batch.operation,
-                rows=batch.rows,
-                attempt=batch.attempt + 1,
-                payload_size=batch.payload_size,
-            )
-        else:
-            retry = Batch(
-                invocation_id=self._new_invocation_id(),
-                operation=batch.operation,
-                rows=failed_rows,
-                attempt=batch.attempt + 1,
-            )
-        return [(ready_at, retry)]
+        return [(self.clock.monotonic() + verdict.retry_delay, verdict.retry)]
+
+    def _record(
+        self, outcome: _Outcome, result: InvocationResult, verdict: Verdict
+    ) -> InvocationRecord:
+        """The invocations log's row for one finished invocation."""
+        batch = outcome.batch
+        return InvocationRecord(
+            run_id=self.run_id,
+            sync_name=self.defn.name,
+            invocation_id=batch.invocation_id,
+            attempt=batch.attempt,
+            operation=batch.operation,
+            row_count=len(batch.rows),
+            started_at=outcome.started_at,
+            duration_ms=result.duration_ms,
+            outcome=verdict.outcome,
+            status_code=result.status_code,
+            function_error=result.function_error,
+            error_code=result.error_code,
+            error_message=verdict.error_message,
+            executed_version=result.executed_version,
+            request_id=result.request_id,
+            rejected_rows=len(verdict.rejected),
+            note=verdict.note,
+        )
 
     def _fail(self, row: PlannedRow, reason: str, *, attempts: int, keep_row: bool = True) -> None:
         """Books a row for lambda_sync_errors; attempts: the invocations that carried it."""
@@ -957,81 +690,3 @@ class SyncRunner:
             event_bytes=self._dry_bytes if self.options.dry_run else None,
             new_failures=None if self.options.dry_run else self._new_failures,
         )
-
-
-class CheckpointWriter:
-    """One thread with a warehouse connection of its own that writes checkpoints, one at a time.
-
-    The dispatching thread hands over a checkpoint only when the previous one is written
-    (``ready``), and meanwhile keeps what it learns for the next. A failed write (a lost lease, a
-    lost warehouse) is raised on the dispatching thread by the next ``ready`` or by leaving the
-    ``with`` block; nothing after it is written.
-    """
-
-    def __init__(self, warehouse: Warehouse, *, name: str):
-        self._warehouse = warehouse
-        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._error: BaseException | None = None
-        # dbt's macros read context variables (the invocation's env): run in a copy of ours.
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=lambda: context.run(self._work), name=name, daemon=True
-        )
-
-    def __enter__(self) -> CheckpointWriter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self._tasks.put(None)
-        self._thread.join()
-        if exc_type is None:
-            self._raise_error()
-
-    def ready(self) -> bool:
-        self._raise_error()
-        return self._idle.is_set()
-
-    def submit(self, write: Callable[[], None]) -> None:
-        self._idle.clear()
-        self._tasks.put(write)
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-    def _work(self) -> None:
-        failed = False
-        try:
-            with self._warehouse.thread_connection(self._thread.name):
-                while (write := self._tasks.get()) is not None:
-                    try:
-                        if not failed:
-                            write()
-                    except BaseException as exc:
-                        failed, self._error = True, exc
-                    finally:
-                        self._idle.set()
-        except BaseException as exc:  # could not open its connection
-            self._error = self._error or exc
-            self._idle.set()
-            while self._tasks.get() is not None:  # let __exit__ finish
-                pass
-
-
-def lambda_client_for(defn: SyncDefinition) -> Any:
-    creds = defn.credentials
-    return build_lambda_client(
-        region=defn.region,
-        endpoint_url=defn.endpoint_url,
-        timeout_seconds=defn.timeout_seconds,
-        max_pool_connections=defn.concurrency,
-        role_arn=creds.role_arn if creds else None,
-        external_id=creds.external_id if creds else None,
-        profile=creds.profile if creds else None,
-        access_key_id_env=creds.access_key_id_env if creds else None,
-        secret_access_key_env=creds.secret_access_key_env if creds else None,
-    )

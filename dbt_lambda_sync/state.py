@@ -11,11 +11,12 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from dbt_lambda_sync.errors import LeaseHeldError, SyncError, UsageError
+from dbt_lambda_sync.vocabulary import RUNNING
 from dbt_lambda_sync.warehouse import Warehouse
 
 DUPLICATE_KEY_REASON = "duplicate primary key"
@@ -28,25 +29,35 @@ ADOPT_LEASE_SECONDS = 60
 # The temporary table a checkpoint stages its failures in (one per warehouse session).
 FAILURE_STAGE = "lambda_sync_failures_stage"
 
-INVOCATION_COLUMNS = (
-    "run_id",
-    "sync_name",
-    "invocation_id",
-    "attempt",
-    "operation",
-    "row_count",
-    "started_at",
-    "duration_ms",
-    "outcome",
-    "status_code",
-    "function_error",
-    "error_code",
-    "error_message",
-    "executed_version",
-    "request_id",
-    "rejected_rows",
-    "note",
-)
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One row of lambda_sync_invocations: its fields are the table's columns, in order."""
+
+    run_id: str
+    sync_name: str
+    invocation_id: str
+    attempt: int
+    operation: str
+    row_count: int
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    status_code: int | None
+    function_error: str | None
+    error_code: str | None
+    error_message: str | None
+    executed_version: str | None
+    request_id: str | None
+    rejected_rows: int
+    note: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """The row's values in ``INVOCATION_COLUMNS`` order."""
+        return tuple(getattr(self, name) for name in INVOCATION_COLUMNS)
+
+
+INVOCATION_COLUMNS = tuple(f.name for f in fields(InvocationRecord))
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,49 @@ class Failure:
     attempts: int  # invocations that carried the row in this run (0: never sent)
 
 
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds a sync's lease: one run (or maintenance action) of one process on one host.
+
+    Stored as three columns: ``label`` in lease_holder (for people, and what a renewal matches),
+    ``host`` in lease_host and ``pid`` in lease_pid (to tell a dead holder on this host).
+    """
+
+    run_id: str  # the run's id, or the maintenance action ("reset-20260101T000000Z")
+    host: str | None
+    pid: int | None
+    label: str
+
+    @classmethod
+    def this_process(cls, run_id: str) -> LeaseHolder:
+        """The holder for ``run_id`` run by this process."""
+        pid = os.getpid()
+        return cls(run_id, this_host(), pid, f"{run_id} (pid {pid} on {socket.gethostname()})")
+
+    @classmethod
+    def stored(cls, label: str | None, host: str | None, pid: int | None) -> LeaseHolder | None:
+        """The holder a state row names (None when the lease is free)."""
+        if label is None:
+            return None
+        # this_process wrote the label; a label written by hand is its own run_id
+        run_id = str(label).partition(" (pid ")[0]
+        return cls(run_id, host, None if pid is None else int(pid), str(label))
+
+    def gone(self) -> bool:
+        """The holder ran on this host, as another process that no longer exists."""
+        return holder_gone(self.host, self.pid)
+
+    def __str__(self) -> str:
+        return self.label
+
+
 @dataclass
 class RunCounters:
+    """A run's counters: the one declaration of them. The runs table's columns (RUN_COLUMNS),
+    ``RunSummary`` and ``history.RunRecord`` carry these fields; a unit test checks the table's
+    DDL and the sources file against them.
+    """
+
     planned_added: int = 0
     planned_changed: int = 0
     planned_removed: int = 0
@@ -94,12 +146,28 @@ class RunCounters:
     retries: int = 0
 
 
+RUN_COUNTERS = tuple(f.name for f in fields(RunCounters))
+# lambda_sync_runs, in its DDL order. Tables created before this version also have dry_run
+# (always false, never read): inserts name their columns, so it is left null there.
+RUN_COLUMNS = (
+    "run_id",
+    "sync_name",
+    "model_name",
+    "started_at",
+    "finished_at",
+    "status",
+    "first_run",
+    *RUN_COUNTERS,
+    "error",
+)
+
+
 @dataclass
 class Checkpoint:
     """What a run learnt since its last checkpoint, written in one transaction."""
 
     confirmed: list[int] = field(default_factory=list)  # seqs of the plan rows results confirmed
-    invocations: list[tuple] = field(default_factory=list)  # INVOCATION_COLUMNS order
+    invocations: list[InvocationRecord] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -115,6 +183,18 @@ class SyncState:
         self.model_name = model_name
         self._tables: dict[str, Any] = {}
         self._clock_sql: dict[float | None, str] = {}
+
+    def create_tables(self) -> None:
+        """Creates the package's tables if they do not exist yet (macro create_sync_tables)."""
+        self.warehouse.call_macro("create_sync_tables")
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Statements inside commit together or not at all."""
+        return self.warehouse.transaction()
+
+    def thread_connection(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Gives the calling thread a warehouse connection of its own while inside."""
+        return self.warehouse.thread_connection(name)
 
     def table(self, name: str) -> Any:
         if name not in self._tables:
@@ -148,55 +228,59 @@ class SyncState:
             ).strip()
         return self._clock_sql[plus_seconds]
 
-    def acquire_lease(self, holder: str, *, lease_seconds: float) -> None:
+    def acquire_lease(self, holder: LeaseHolder, *, lease_seconds: float) -> None:
         """Takes the sync's lease for ``lease_seconds``, or raises LeaseHeldError naming who
         holds it. A lease is free when it has expired by the warehouse's clock, or at once when
         its holder ran on this host and its process is gone (killed, crashed).
         """
-        host, pid = this_host(), os.getpid()
         expires_at, now = self.utc_now_sql(lease_seconds), self.utc_now_sql()
         take = (
             f"update {self.table('state')} set lease_holder = ?, lease_expires_at = {expires_at},"
             " lease_host = ?, lease_pid = ? where sync_name = ?"
         )
+        mine = [holder.label, holder.host, holder.pid, self.sync_name]
         with self.warehouse.transaction():
             self.ensure_row()
             # One conditional UPDATE: the row lock makes it atomic between concurrent runners.
             self.warehouse.execute(
                 f"{take} and (lease_holder is null or lease_expires_at is null"
                 f" or lease_expires_at < {now} or lease_holder = ?)",
-                [holder, host, pid, self.sync_name, holder],
+                [*mine, holder.label],
             )
-        current = self._lease()
-        if current is not None and current[0] != holder and holder_gone(current[2], current[3]):
+        current, expires = self._lease()
+        if current is not None and current.label != holder.label and current.gone():
             # Conditional on the dead holder still holding it: of two runners taking it over at
             # once, one wins.
             self.warehouse.execute(
                 f"{take} and lease_holder = ? and lease_host = ? and lease_pid = ?",
-                [holder, host, pid, self.sync_name, current[0], host, current[3]],
+                [*mine, current.label, current.host, current.pid],
             )
-            current = self._lease()
-        if current is None or current[0] != holder:
+            current, expires = self._lease()
+        if current is None or current.label != holder.label:
             raise LeaseHeldError(
                 self.sync_name,
-                current[0] if current else "another runner",
-                current[1] if current else "?",
+                current.label if current else "another runner",
+                expires if current else "?",
             )
 
-    def _lease(self) -> tuple[str | None, Any, str | None, int | None] | None:
-        """(lease_holder, lease_expires_at, lease_host, lease_pid) of the sync's state row."""
+    def _lease(self) -> tuple[LeaseHolder | None, Any]:
+        """Who holds the sync's lease, and until when (lease_expires_at)."""
         rows = self.warehouse.fetch_all(
             "select lease_holder, lease_expires_at, lease_host, lease_pid"
             f" from {self.table('state')} where sync_name = ?",
             [self.sync_name],
         )
-        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+        if not rows:
+            return None, None
+        label, expires, host, pid = rows[0]
+        return LeaseHolder.stored(label, host, pid), expires
 
-    def release_lease(self, holder: str) -> None:
+    def release_lease(self, holder: LeaseHolder) -> None:
+        """Gives the lease back, if this holder still has it."""
         self.warehouse.execute(
             f"update {self.table('state')} set lease_holder = null, lease_expires_at = null,"
             " lease_host = null, lease_pid = null where sync_name = ? and lease_holder = ?",
-            [self.sync_name, holder],
+            [self.sync_name, holder.label],
         )
 
     def adopt(self, renamed_from: str, *, now: datetime) -> bool:
@@ -218,9 +302,8 @@ class SyncState:
                 f" prune to drop it, or run dbt-lambda-sync reset {self.sync_name} to adopt"
                 " it instead of this sync's own snapshot"
             )
-        holder = (
+        holder = LeaseHolder.this_process(
             f"adopt-{now.strftime('%Y%m%dT%H%M%SZ')} by {self.sync_name}"
-            f" (pid {os.getpid()} on {socket.gethostname()})"
         )
         old.acquire_lease(holder, lease_seconds=ADOPT_LEASE_SECONDS)
         try:
@@ -258,14 +341,13 @@ class SyncState:
     # --- the plan -----------------------------------------------------------------------------
 
     def plan_counts(self) -> dict[str, int]:
+        """Rows of the stored plan by operation."""
         rows = self.warehouse.fetch_all(
-            f"select operation, count(*), sum(key_rows) from {self.table('plans')}"
+            f"select operation, count(*) from {self.table('plans')}"
             " where sync_name = ? group by operation",
             [self.sync_name],
         )
-        counts = {op: int(count) for op, count, _ in rows}
-        counts["duplicate_rows"] = int(next((s for op, _, s in rows if op == "duplicate"), 0) or 0)
-        return counts
+        return {op: int(count) for op, count in rows}
 
     def plan_seq_range(self) -> tuple[int, int]:
         """The lowest and highest seq in the stored plan ((0, 0) when it is empty)."""
@@ -360,8 +442,7 @@ class SyncState:
                 "started_at",
                 "status",
                 "first_run",
-                "dry_run",
-                *_counter_columns(),
+                *RUN_COUNTERS,
             ],
             [
                 (
@@ -369,9 +450,8 @@ class SyncState:
                     self.sync_name,
                     self.model_name,
                     started_at,
-                    "running",
+                    RUNNING,
                     first_run,
-                    False,
                     *_counter_values(counters),
                 )
             ],
@@ -396,7 +476,7 @@ class SyncState:
         counters: RunCounters,
         error: str | None,
     ) -> None:
-        assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
+        assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
         self.warehouse.execute(
             f"update {self.table('runs')} set finished_at = ?, status = ?, error = ?, {assignments}"
             " where run_id = ? and sync_name = ?",
@@ -412,7 +492,7 @@ class SyncState:
         run_id: str,
         now: datetime,
         counters: RunCounters,
-        lease_holder: str,
+        lease_holder: LeaseHolder,
         lease_seconds: float,
         plan_version: int | None,
     ) -> bool:
@@ -428,14 +508,14 @@ class SyncState:
             wh.execute(
                 f"update {self.table('state')} set lease_expires_at ="
                 f" {self.utc_now_sql(lease_seconds)} where sync_name = ? and lease_holder = ?",
-                [self.sync_name, lease_holder],
+                [self.sync_name, lease_holder.label],
             )
             held = wh.fetch_all(
                 f"select lease_holder, lease_expires_at, plan_version from {self.table('state')}"
                 " where sync_name = ?",
                 [self.sync_name],
             )
-            if not held or held[0][0] != lease_holder:
+            if not held or held[0][0] != lease_holder.label:
                 holder, expires = held[0][:2] if held else ("another runner", "?")
                 raise LeaseHeldError(self.sync_name, holder or "nobody", expires)
             applied = held[0][2] == plan_version
@@ -447,9 +527,13 @@ class SyncState:
                     now=sql_time(now),
                     seq_ranges=seq_ranges(checkpoint.confirmed),
                 )
-            wh.insert_rows(self.table("invocations"), INVOCATION_COLUMNS, checkpoint.invocations)
+            wh.insert_rows(
+                self.table("invocations"),
+                INVOCATION_COLUMNS,
+                [record.values() for record in checkpoint.invocations],
+            )
             self._record_failures(checkpoint.failures, run_id=run_id, now=now)
-            assignments = ", ".join(f"{c} = ?" for c in _counter_columns())
+            assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
             wh.execute(
                 f"update {self.table('runs')} set {assignments} where run_id = ? and sync_name = ?",
                 [*_counter_values(counters), run_id, self.sync_name],
@@ -593,12 +677,8 @@ def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _counter_columns() -> list[str]:
-    return list(RunCounters.__dataclass_fields__)
-
-
 def _counter_values(counters: RunCounters) -> list[int]:
-    return [getattr(counters, name) for name in _counter_columns()]
+    return [getattr(counters, name) for name in RUN_COUNTERS]
 
 
 def sql_time(moment: datetime) -> str:

@@ -15,8 +15,9 @@ from dbt_lambda_sync.cli.common import (
     select_option,
 )
 from dbt_lambda_sync.cli.display import Table, print_table
+from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.reporting import PlanSummary
-from dbt_lambda_sync.runner import PlanStore, utcnow
+from dbt_lambda_sync.runner import utcnow
 from dbt_lambda_sync.warehouse import ProjectArgs
 
 

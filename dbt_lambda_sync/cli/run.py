@@ -25,8 +25,8 @@ from dbt_lambda_sync.cli.common import (
 from dbt_lambda_sync.cli.display import Table, format_duration, make_reporter, one_line, print_table
 from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.errors import SyncError, UnexpectedError
-from dbt_lambda_sync.reporting import PlanSummary, Progress, Reporter, RunSummary
-from dbt_lambda_sync.runner import RunOptions, SyncRunner
+from dbt_lambda_sync.reporting import RunSummary
+from dbt_lambda_sync.runner import RunOptions, RunResult, SyncRunner
 from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
 
 
@@ -51,24 +51,6 @@ class SyncOutcome:
         return EXIT_OK
 
 
-class _Recorder:
-    """Forwards to the display and keeps each sync's last summary (a failed run's, too)."""
-
-    def __init__(self, reporter: Reporter):
-        self.reporter = reporter
-        self.finished: dict[str, RunSummary] = {}
-
-    def sync_started(self, plan: PlanSummary) -> None:
-        self.reporter.sync_started(plan)
-
-    def progress(self, progress: Progress) -> None:
-        self.reporter.progress(progress)
-
-    def sync_finished(self, summary: RunSummary) -> None:
-        self.finished[summary.sync] = summary
-        self.reporter.sync_finished(summary)
-
-
 def deliver(
     warehouse: Warehouse,
     definitions: Sequence[SyncDefinition],
@@ -78,25 +60,18 @@ def deliver(
     fail_on: str = "any",
 ) -> list[SyncOutcome]:
     """Runs each sync in turn; one that cannot run does not stop the others."""
-    recorder = _Recorder(reporter)
     outcomes = []
     for defn in definitions:
         try:
-            runner = SyncRunner(warehouse, defn, options=options, reporter=recorder)
-            summary = runner.run()
-        except Exception as exc:
-            # A bug in one sync fails that sync alone (exit 3); the others still run.
-            error = exc if isinstance(exc, SyncError) else UnexpectedError(exc)
-            if error is not exc and os.environ.get("DBT_LAMBDA_SYNC_DEBUG"):
-                traceback.print_exc()
+            result = SyncRunner(warehouse, defn, options=options, reporter=reporter).run()
+        except Exception as exc:  # a bug the runner did not catch: this sync fails alone
+            result = RunResult(None, UnexpectedError(exc))
+        error = result.error
+        if error is not None:
+            if isinstance(error, UnexpectedError) and os.environ.get("DBT_LAMBDA_SYNC_DEBUG"):
+                traceback.print_exception(error.original)
             reporter.sync_failed(defn.name, str(error))
-            outcomes.append(
-                SyncOutcome(
-                    defn.name, defn.model.name, recorder.finished.get(defn.name), error, fail_on
-                )
-            )
-        else:
-            outcomes.append(SyncOutcome(defn.name, defn.model.name, summary, fail_on=fail_on))
+        outcomes.append(SyncOutcome(defn.name, defn.model.name, result.summary, error, fail_on))
     return outcomes
 
 

@@ -22,8 +22,8 @@ from dbt_lambda_sync.cli.common import (
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
 from dbt_lambda_sync.errors import DefinitionError, Problem, SyncError
 from dbt_lambda_sync.function_check import FunctionCheck, check_function
+from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.project import Project
-from dbt_lambda_sync.runner import PlanStore
 from dbt_lambda_sync.warehouse import ProjectArgs
 
 

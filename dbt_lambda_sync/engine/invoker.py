@@ -1,39 +1,33 @@
-"""One synchronous Lambda invocation, and the boto3 client it goes through.
+"""One synchronous Lambda invocation: call, read the answer, classify what happened.
 
 ``invoke`` never raises for anything Lambda, HTTP, the network or the credential source can do:
 it turns every outcome into an ``InvocationResult`` whose ``retryable`` and ``fatal`` flags are
 the whole retry decision, so the runner never inspects botocore exceptions itself.
 
-The client never retries on its own (``total_max_attempts=1``): a retried read timeout would run
-the function a second time unseen, so every retry is the runner's, counted and logged.
+The client it goes through is built by ``engine.sessions``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 import botocore.exceptions as bx
-import botocore.loaders
-import botocore.session
-import urllib3.exceptions
 from botocore.client import BaseClient
 from botocore.compat import set_socket_timeout
-from botocore.config import Config
-from botocore.credentials import (
-    AssumeRoleCredentialFetcher,
-    CredentialProvider,
-    CredentialResolver,
-    Credentials,
-    DeferredRefreshableCredentials,
-)
 
 from dbt_lambda_sync.engine.clock import Clock
-from dbt_lambda_sync.errors import CredentialsError
+from dbt_lambda_sync.engine.error_codes import (
+    CREDENTIAL_ERRORS,
+    FATAL_CODES,
+    FATAL_STATUSES,
+    NETWORK_ERRORS,
+    THROTTLE_CODES,
+    TRANSIENT_CODES,
+    TRANSIENT_STATUSES,
+)
 from dbt_lambda_sync.text import clean_text
 
 OUTCOMES = (
@@ -46,10 +40,6 @@ OUTCOMES = (
     "network_error",
     "invalid_response",
 )
-
-# Assumed-role sessions last an hour: with less than botocore's refresh window (15 minutes, plus
-# the 10-minute mandatory window) every request would call STS again.
-ASSUME_ROLE_DURATION_SECONDS = 3600
 
 # A synchronous Lambda answer is at most 6 MB; an endpoint of our own (endpoint_url) is not held
 # to that, so reading stops a little past it and the answer counts as invalid, never as memory.
@@ -67,120 +57,6 @@ MAX_MESSAGE_CHARS = 4000
 # Error types and codes, FunctionError, versions, request ids: names, never long. A function can
 # still raise with any errorType, so these are cut too.
 MAX_NAME_CHARS = 256
-
-_THROTTLE_CODES = frozenset(
-    {
-        "TooManyRequestsException",
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-        "ProvisionedThroughputExceededException",
-    }
-)
-
-# Codes after which no invocation of this function can succeed in this run: it is missing, we may
-# not call it, our credentials are refused, or its own configuration (KMS key, VPC, runtime,
-# package) is broken. Several of the configuration ones come back as 502, so the code wins over
-# the status class.
-_FATAL_CODES = frozenset(
-    {
-        # function / version / alias missing
-        "ResourceNotFoundException",
-        "NoPublishedVersionException",
-        # authorisation and credentials
-        "AccessDeniedException",
-        "AccessDenied",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "SignatureDoesNotMatch",
-        "IncompleteSignature",
-        "IncompleteSignatureException",
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "InvalidClientTokenId",
-        "InvalidAccessKeyId",
-        "MissingAuthenticationToken",
-        "MissingAuthenticationTokenException",
-        "AuthFailure",
-        "RequestExpired",
-        "NotAuthorized",
-        # the function's own configuration
-        "KMSAccessDeniedException",
-        "KMSDisabledException",
-        "KMSInvalidStateException",
-        "KMSNotFoundException",
-        "EC2AccessDeniedException",
-        "InvalidSubnetIDException",
-        "InvalidSecurityGroupIDException",
-        "InvalidZipFileException",
-        "InvalidRuntimeException",
-        "EFSMountFailureException",
-        "S3FilesMountFailureException",
-        "RuntimeVersionDeletedException",
-        "RuntimeAliasDeletedException",
-        "CodeArtifactUserDeletedException",
-        "CodeArtifactUserFailedException",
-    }
-)
-
-# Passing conditions (function updating, ENIs being created, EFS hiccups): worth a retry even
-# though their status is 4xx. Every other 5xx is retryable too.
-_TRANSIENT_CODES = frozenset(
-    {
-        "ServiceException",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "ResourceConflictException",
-        "ResourceNotReadyException",
-        "SnapStartNotReadyException",
-        "SnapStartTimeoutException",
-        "CodeArtifactUserPendingException",
-        "EC2ThrottledException",
-        "EC2UnexpectedException",
-        "ENILimitReachedException",
-        "ENINotReadyException",
-        "SubnetIPAddressLimitReachedException",
-        "EFSIOException",
-        "EFSMountConnectivityException",
-        "EFSMountTimeoutException",
-        "S3FilesMountConnectivityException",
-        "S3FilesMountTimeoutException",
-    }
-)
-_TRANSIENT_STATUSES = frozenset({408, 409})
-_FATAL_STATUSES = frozenset({401, 403, 404})
-
-# The credential source itself failed (no credentials anywhere, a broken profile, SSO expired,
-# the metadata service unreachable after botocore's own retries): nothing will work this run.
-_CREDENTIAL_ERRORS: tuple[type[Exception], ...] = (
-    bx.NoCredentialsError,
-    bx.PartialCredentialsError,
-    bx.CredentialRetrievalError,
-    bx.UnknownCredentialError,
-    bx.RefreshWithMFAUnsupportedError,
-    bx.MetadataRetrievalError,
-    bx.NoAuthTokenError,
-    bx.TokenRetrievalError,
-    bx.SSOError,
-    bx.ProfileNotFound,
-    bx.InvalidConfigError,
-    bx.ConfigNotFound,
-)
-
-# Transport failures. botocore wraps urllib3's errors (connection refused/reset, timeouts,
-# truncated bodies) in these; the raw urllib3/OS ones are here in case one slips through a read.
-_NETWORK_ERRORS: tuple[type[Exception], ...] = (
-    bx.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, SSLError, proxy errors
-    bx.HTTPClientError,  # ConnectionClosedError, ReadTimeoutError, ResponseStreamingError
-    bx.IncompleteReadError,
-    urllib3.exceptions.HTTPError,
-    ConnectionError,
-    TimeoutError,
-)
 
 
 @dataclass(frozen=True)
@@ -211,183 +87,10 @@ class InvocationResult:
         return f"{kind}: {self.error_message}" if self.error_message else kind
 
 
-# --- the client ----------------------------------------------------------------------------------
-
-
-class _FixedCredentialProvider(CredentialProvider):
-    """Hands a session credentials we built ourselves (the assumed-role ones)."""
-
-    METHOD = "dbt-lambda-sync-assume-role"
-
-    def __init__(self, credentials: Credentials) -> None:
-        super().__init__()
-        self._credentials = credentials
-
-    def load(self) -> Credentials:
-        return self._credentials
-
-
-def build_lambda_client(
-    *,
-    region: str | None,
-    endpoint_url: str | None,
-    timeout_seconds: int,
-    max_pool_connections: int,
-    role_arn: str | None = None,
-    external_id: str | None = None,
-    profile: str | None = None,
-    access_key_id_env: str | None = None,
-    secret_access_key_env: str | None = None,
-    session_name: str = "dbt-lambda-sync",
-) -> BaseClient:
-    """A Lambda client that never retries by itself, with one of four credential forms.
-
-    - nothing: the AWS default credential chain;
-    - ``profile``: a named profile from the AWS config/credentials files;
-    - ``access_key_id_env`` + ``secret_access_key_env``: keys read from those environment
-      variables now (a missing variable raises ``CredentialsError`` naming it, never a value);
-    - ``role_arn`` (+ ``external_id``): a role assumed with whichever of the above is the source,
-      refreshed automatically before it expires. STS is first called on the first invoke, so a
-      refused AssumeRole comes back from ``invoke`` as a fatal ``client_error``.
-
-    The result is thread-safe: one client serves every worker of a sync.
-    """
-    try:
-        session = _new_session(profile)
-        # Touching the profile's config now turns a missing profile into a clear error here
-        # rather than a failure on the first invoke.
-        session.get_scoped_config()
-        region = region or session.get_config_variable("region")
-    except bx.ProfileNotFound as exc:
-        raise CredentialsError(
-            f"AWS profile '{exc.kwargs.get('profile', profile)}' not found"
-        ) from exc
-    except bx.BotoCoreError as exc:
-        raise CredentialsError(f"AWS configuration could not be read: {_scrub(str(exc))}") from exc
-    if not region:
-        raise CredentialsError("no AWS region: set region in the sync or AWS_DEFAULT_REGION")
-    session.set_config_variable("region", region)
-
-    if access_key_id_env or secret_access_key_env:
-        if not (access_key_id_env and secret_access_key_env):
-            raise CredentialsError(
-                "access_key_id_env and secret_access_key_env must be given together"
-            )
-        session.set_credentials(
-            _read_env(access_key_id_env, "access_key_id_env"),
-            _read_env(secret_access_key_env, "secret_access_key_env"),
-        )
-
-    client_session = session
-    if role_arn:
-        client_session = _assumed_role_session(
-            session,
-            region=region,
-            profile=profile,
-            role_arn=role_arn,
-            external_id=external_id,
-            session_name=session_name,
-        )
-
-    config = Config(
-        # One attempt: every retry is the runner's (see the module docstring).
-        retries={"mode": "standard", "total_max_attempts": 1},
-        # Lambda holds the connection for the whole run of the function; give it a margin.
-        read_timeout=timeout_seconds + ANSWER_MARGIN_SECONDS,
-        connect_timeout=10,
-        max_pool_connections=max_pool_connections,
-        # Invocations can last 15 minutes in silence; keepalives stop NAT gateways and
-        # firewalls from dropping the idle connection (AWS's advice for long sync invokes).
-        tcp_keepalive=True,
-        user_agent_extra="dbt-lambda-sync",
-    )
-    # botocore's create_client is what boto3.client() calls; going through boto3.Session would
-    # append a search path to the shared loader on every build.
-    return client_session.create_client(
-        "lambda", region_name=region, endpoint_url=endpoint_url, config=config
-    )
-
-
-@functools.cache
-def _shared_loader(data_path: str | None) -> botocore.loaders.Loader:
-    return botocore.loaders.create_loader(data_path)
-
-
-def _new_session(profile: str | None) -> botocore.session.Session:
-    """A botocore session sharing one model loader with every other one we build.
-
-    Each session otherwise parses the service models again (~0.1 s and a few MB per sync).
-    """
-    session = botocore.session.Session(profile=profile)
-    session.register_component(
-        "data_loader", _shared_loader(session.get_config_variable("data_path"))
-    )
-    return session
-
-
-def _read_env(name: str, field: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        # Name the variable only: its value is a secret.
-        raise CredentialsError(
-            f"environment variable {name} (credentials.{field}) is not set or is empty"
-        )
-    return value
-
-
-def _assumed_role_session(
-    base: botocore.session.Session,
-    *,
-    region: str,
-    profile: str | None,
-    role_arn: str,
-    external_id: str | None,
-    session_name: str,
-) -> botocore.session.Session:
-    try:
-        source = base.get_credentials()
-    except bx.BotoCoreError as exc:
-        raise CredentialsError(
-            f"could not load the credentials to assume {role_arn} with: {_scrub(str(exc))}"
-        ) from exc
-    if source is None:
-        raise CredentialsError(
-            f"no AWS credentials found to assume {role_arn} with (default chain, profile or "
-            "environment variables)"
-        )
-    extra_args: dict[str, Any] = {
-        "RoleSessionName": session_name,
-        "DurationSeconds": ASSUME_ROLE_DURATION_SECONDS,
-    }
-    if external_id:
-        extra_args["ExternalId"] = external_id
-    fetcher = AssumeRoleCredentialFetcher(
-        # The STS client comes from the base session, so it honours AWS_ENDPOINT_URL_STS and the
-        # profile's settings; pinned to the function's region for a regional STS endpoint.
-        client_creator=functools.partial(base.create_client, region_name=region),
-        source_credentials=source,
-        role_arn=role_arn,
-        extra_args=extra_args,
-    )
-    credentials = DeferredRefreshableCredentials(
-        refresh_using=fetcher.fetch_credentials, method=_FixedCredentialProvider.METHOD
-    )
-    assumed = _new_session(profile)
-    assumed.set_config_variable("region", region)
-    assumed.register_component(
-        "credential_provider", CredentialResolver([_FixedCredentialProvider(credentials)])
-    )
-    return assumed
-
-
-# --- one invocation ------------------------------------------------------------------------------
-
-
 def invoke(
     client: BaseClient,
     *,
     function_name: str,
-    qualifier: str | None,
     payload: bytes,
     clock: Clock,
     invocation_type: str = "RequestResponse",
@@ -409,7 +112,6 @@ def invoke(
         _invoke(
             client,
             function_name=function_name,
-            qualifier=qualifier,
             payload=payload,
             clock=clock,
             invocation_type=invocation_type,
@@ -422,7 +124,6 @@ def _invoke(
     client: BaseClient,
     *,
     function_name: str,
-    qualifier: str | None,
     payload: bytes,
     clock: Clock,
     invocation_type: str,
@@ -433,8 +134,6 @@ def _invoke(
         "InvocationType": invocation_type,
         "Payload": payload,
     }
-    if qualifier:
-        params["Qualifier"] = qualifier
     started = clock.monotonic()
 
     def elapsed_ms() -> int:
@@ -442,7 +141,7 @@ def _invoke(
 
     try:
         response = client.invoke(**params)
-    except (bx.BotoCoreError, bx.ClientError, *_NETWORK_ERRORS) as exc:
+    except (bx.BotoCoreError, bx.ClientError, *NETWORK_ERRORS) as exc:
         return _from_exception(exc, elapsed_ms())
     metadata = response.get("ResponseMetadata", {})
     stream = response["Payload"]
@@ -474,7 +173,7 @@ def _invoke(
             request_id=metadata.get("RequestId"),
             executed_version=response.get("ExecutedVersion"),
         )
-    except (bx.BotoCoreError, *_NETWORK_ERRORS) as exc:
+    except (bx.BotoCoreError, *NETWORK_ERRORS) as exc:
         # The connection broke while the answer was streaming: the function ran (or is running),
         # but its answer is lost. Keep what the headers told us.
         return replace(
@@ -584,13 +283,13 @@ def _from_exception(exc: Exception, duration_ms: int) -> InvocationResult:
     if isinstance(exc, bx.ClientError):
         return _from_client_error(exc, duration_ms)
     name = type(exc).__name__
-    if isinstance(exc, _CREDENTIAL_ERRORS):
+    if isinstance(exc, CREDENTIAL_ERRORS):
         return _failure("client_error", name, f"AWS credentials: {exc}", duration_ms, fatal=True)
     if isinstance(exc, bx.ParamValidationError):
         # Only the function name or qualifier can be invalid, and they are the same for every
         # invocation of the sync.
         return _failure("client_error", name, str(exc), duration_ms, fatal=True)
-    if isinstance(exc, _NETWORK_ERRORS):
+    if isinstance(exc, NETWORK_ERRORS):
         return _failure("network_error", name, str(exc), duration_ms, retryable=True)
     # Anything else botocore raises: report it on the batch rather than crash the run.
     return _failure("client_error", name, str(exc), duration_ms)
@@ -615,23 +314,23 @@ def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResul
 
     if exc.operation_name and exc.operation_name != "Invoke":
         # Raised while fetching credentials (the AssumeRole call behind assumed-role credentials).
-        transient = status == 429 or code in _THROTTLE_CODES or (status or 0) >= 500
+        transient = status == 429 or code in THROTTLE_CODES or (status or 0) >= 500
         return InvocationResult(
             outcome="service_error" if transient else "client_error",
-            error_message=_scrub(f"AWS credentials: {exc.operation_name} failed: {message}"),
+            error_message=scrub(f"AWS credentials: {exc.operation_name} failed: {message}"),
             retry_after=None,
             retryable=transient,
             fatal=not transient,
             **common,
         )
 
-    if status == 429 or code in _THROTTLE_CODES:
+    if status == 429 or code in THROTTLE_CODES:
         reason = response.get("Reason")
         if reason:
             message = f"{message} (Reason: {reason})" if message else f"Reason: {reason}"
         return InvocationResult(
             outcome="throttled",
-            error_message=_scrub(message),
+            error_message=scrub(message),
             retry_after=_retry_after(response),
             retryable=True,
             fatal=False,
@@ -639,15 +338,15 @@ def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResul
         )
 
     outcome = "service_error" if (status or 0) >= 500 else "client_error"
-    fatal = code in _FATAL_CODES or status in _FATAL_STATUSES
+    fatal = code in FATAL_CODES or status in FATAL_STATUSES
     retryable = not fatal and (
-        code in _TRANSIENT_CODES or status in _TRANSIENT_STATUSES or (status or 0) >= 500
+        code in TRANSIENT_CODES or status in TRANSIENT_STATUSES or (status or 0) >= 500
     )
     # Everything else (400 invalid content, 413 too large, 415...) concerns this payload only:
     # neither retried nor fatal; the rows are rejected with the reason.
     return InvocationResult(
         outcome=outcome,
-        error_message=_scrub(message),
+        error_message=scrub(message),
         retry_after=None,
         retryable=retryable,
         fatal=fatal,
@@ -670,7 +369,7 @@ def _failure(
         payload=None,
         function_error=None,
         error_code=code,
-        error_message=_scrub(message),
+        error_message=scrub(message),
         executed_version=None,
         request_id=None,
         retry_after=None,
@@ -703,9 +402,9 @@ def _function_error_details(body: bytes, function_error: str) -> tuple[str, str]
     if isinstance(document, dict) and ("errorType" in document or "errorMessage" in document):
         error_type = str(document.get("errorType") or function_error)
         message = document.get("errorMessage")
-        return error_type, _scrub("" if message is None else str(message))
+        return error_type, scrub("" if message is None else str(message))
     text = body.decode("utf-8", errors="replace").strip()
-    return function_error, _scrub(text)
+    return function_error, scrub(text)
 
 
 # Secrets that can show up in AWS error messages: InvalidSignatureException echoes the canonical
@@ -725,7 +424,8 @@ _SCRUB_PATTERNS = (
 )
 
 
-def _scrub(text: str) -> str:
+def scrub(text: str) -> str:
+    """Text with the secrets AWS error messages can echo (tokens, signatures, keys) redacted."""
     for pattern, replacement in _SCRUB_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

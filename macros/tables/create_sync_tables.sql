@@ -83,7 +83,6 @@
       finished_at " ~ ts ~ ",
       status " ~ text ~ ",
       first_run " ~ bool ~ ",
-      dry_run " ~ bool ~ ",
       planned_added " ~ int ~ ",
       planned_changed " ~ int ~ ",
       planned_removed " ~ int ~ ",

@@ -4,7 +4,8 @@ decimal, binary, nested values, keys and values full of quotes, semicolons, back
 whose name and columns need quoting (spaces, capitals, a double quote).
 
 Each value must have a defined outcome: delivered in a documented JSON form, or recorded in
-lambda_sync_errors with a clear reason. The forms asserted here are the ones README documents.
+lambda_sync_errors with a clear reason. The forms asserted here are the ones docs/guarantees.md
+documents (How hostile data comes out).
 """
 
 from __future__ import annotations

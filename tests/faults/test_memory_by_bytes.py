@@ -1,6 +1,6 @@
 """Memory follows bytes, not rows (issue 10, item 9): pages of the plan were 5,000 rows whatever
 their size, so 1,500 rows of 1 MB peaked at 6 GB. The plan is now paged by characters as well,
-and the runner's peak RSS stays within the bound the README gives."""
+and the runner's peak RSS stays within the bound docs/guarantees.md gives."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def model_sql(rows: int, repeats: int) -> str:
     )
 
 
-PEAK_RSS_BOUND_MB = 400  # the README's bound (Known limits: memory of big rows)
+PEAK_RSS_BOUND_MB = 400  # docs/guarantees.md's bound (Known limits: memory with big rows)
 
 # Runs a command and prints the peak RSS (MB) of its process tree's largest process.
 _MEASURE = (

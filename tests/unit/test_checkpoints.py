@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from dbt_lambda_sync.checkpoint import CheckpointWriter
 from dbt_lambda_sync.errors import LeaseHeldError
-from dbt_lambda_sync.runner import CheckpointWriter
 from dbt_lambda_sync.state import seq_ranges
 
 

@@ -19,10 +19,12 @@ from dbt_lambda_sync.errors import (
     FunctionUnavailable,
     LeaseHeldError,
     Problem,
+    SyncError,
     UsageError,
 )
 from dbt_lambda_sync.history import DeclaredSync, ErrorRecord, ResetResult, RunRecord
 from dbt_lambda_sync.reporting import PlanSummary, RunSummary
+from dbt_lambda_sync.runner import RunResult
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -94,14 +96,17 @@ def fake_runner(behaviour: dict[str, Any]) -> type:
         def __init__(self, warehouse: Any, definition: Any, *, options: Any, reporter: Any):
             self.defn, self.reporter, self.options = definition, reporter, options
 
-        def run(self) -> RunSummary:
+        def run(self) -> RunResult:
             outcome = behaviour[self.defn.name]
             self.reporter.sync_started(PlanSummary(self.defn.name, "customers", 3, 0, 0, 0, False))
+            if isinstance(outcome, SyncError):
+                failed = run_summary(self.defn.name, status="failed")
+                self.reporter.sync_finished(failed)
+                return RunResult(failed, outcome)
             if isinstance(outcome, Exception):
-                self.reporter.sync_finished(run_summary(self.defn.name, status="failed"))
-                raise outcome
+                raise outcome  # a bug the runner did not catch
             self.reporter.sync_finished(outcome)
-            return outcome
+            return RunResult(outcome)
 
     return Runner
 

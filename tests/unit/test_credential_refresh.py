@@ -25,12 +25,8 @@ import pytest
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
 from dbt_lambda_sync.engine.clock import SystemClock
-from dbt_lambda_sync.engine.invoker import (
-    ASSUME_ROLE_DURATION_SECONDS,
-    InvocationResult,
-    build_lambda_client,
-    invoke,
-)
+from dbt_lambda_sync.engine.invoker import InvocationResult, invoke
+from dbt_lambda_sync.engine.sessions import ASSUME_ROLE_DURATION_SECONDS, build_lambda_client
 from tests.support.ministack import Ministack
 from tests.support.scripted_endpoint import RecordingProxy
 
@@ -110,7 +106,6 @@ def call(client: Any, n: int) -> InvocationResult:
     return invoke(
         client,
         function_name=FUNCTION,
-        qualifier=None,
         payload=json.dumps({"n": n}).encode(),
         clock=SystemClock(),
     )

@@ -532,7 +532,9 @@ def test_schema_defaults_match_dataclass_defaults() -> None:
     props = sync_definition_schema()["properties"]
     fields = {f.name: f for f in dataclasses.fields(SyncDefinition)}
     for key in ("batch_size", "concurrency", "include_previous", "timeout_seconds"):
-        assert props[key]["default"] == fields[key].default
+        # the dataclass reads its default from the schema (a factory), not from a second literal
+        assert fields[key].default is dataclasses.MISSING
+        assert props[key]["default"] == fields[key].default_factory()  # type: ignore[misc]
     assert props["initial_sync"]["default"] == "backfill"
     assert props["retries"]["default"] == dataclasses.asdict(RetryConfig())
     assert props["retries"]["properties"]["mode"]["default"] == RetryConfig().mode

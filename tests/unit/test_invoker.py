@@ -29,9 +29,9 @@ from dbt_lambda_sync.engine.invoker import (
     MAX_NAME_CHARS,
     OUTCOMES,
     InvocationResult,
-    build_lambda_client,
     invoke,
 )
+from dbt_lambda_sync.engine.sessions import build_lambda_client
 from dbt_lambda_sync.errors import CredentialsError
 from tests.support.clock import FakeClock
 from tests.support.ministack import Ministack
@@ -109,12 +109,11 @@ def hooked(client: Any, hook: Hook) -> Any:
     return client
 
 
-def run(hook: Hook, *, qualifier: str | None = None, clock: Any = None, **client_options: Any):
+def run(hook: Hook, *, clock: Any = None, **client_options: Any):
     client = hooked(make_client(**client_options), hook)
     return invoke(
         client,
         function_name="crm-upsert",
-        qualifier=qualifier,
         payload=b'{"rows": []}',
         clock=clock or FakeClock(),
     )
@@ -147,7 +146,7 @@ def test_delivered(env_keys: None) -> None:
         seen.append(request)
         return answer(body=b'{"errors": []}', X_Amz_Executed_Version="7")
 
-    result = run(hook, qualifier="prod")
+    result = run(hook)
     assert result.outcome == "delivered"
     assert result.payload == b'{"errors": []}'
     assert result.status_code == 200
@@ -157,12 +156,13 @@ def test_delivered(env_keys: None) -> None:
     assert result.retry_after is None
     assert_flags(result, retryable=False, fatal=False)
     (request,) = seen
-    assert request.url.endswith("/2015-03-31/functions/crm-upsert/invocations?Qualifier=prod")
+    # a qualifier is part of the function name (arns.FunctionRef.name): no Qualifier parameter
+    assert request.url.endswith("/2015-03-31/functions/crm-upsert/invocations")
     assert request.headers["X-Amz-Invocation-Type"] in (b"RequestResponse", "RequestResponse")
     assert request.body == b'{"rows": []}'
 
 
-def test_no_qualifier_is_sent_when_none(env_keys: None) -> None:
+def test_no_qualifier_parameter_is_sent(env_keys: None) -> None:
     urls: list[str] = []
     run(lambda request: urls.append(request.url) or answer())
     assert urls == [f"{FAKE_URL}/2015-03-31/functions/crm-upsert/invocations"]
@@ -388,7 +388,6 @@ def endpoint(env_keys: None, scripted_endpoint: ScriptedEndpoint) -> ScriptedEnd
 def call(endpoint: ScriptedEndpoint, client: Any = None, **kwargs: Any) -> InvocationResult:
     options: dict[str, Any] = dict(
         function_name="arn:aws:lambda:us-east-1:123456789012:function:crm-upsert",
-        qualifier=None,
         payload=b'{"operation": "added"}',
         clock=SystemClock(),
     )
@@ -398,7 +397,7 @@ def call(endpoint: ScriptedEndpoint, client: Any = None, **kwargs: Any) -> Invoc
 
 def test_http_delivered_and_recorded(endpoint: ScriptedEndpoint) -> None:
     endpoint.script(Reply.ok({"errors": [{"primary_key_value": "1", "reason": "no"}]}))
-    result = call(endpoint, qualifier="live")
+    result = call(endpoint)
     assert result.outcome == "delivered"
     assert json.loads(result.payload or b"") == {
         "errors": [{"primary_key_value": "1", "reason": "no"}]
@@ -407,7 +406,7 @@ def test_http_delivered_and_recorded(endpoint: ScriptedEndpoint) -> None:
     assert re.fullmatch(r"[0-9a-f-]{36}", result.request_id or "")
     (request,) = endpoint.requests
     assert request.function_name == "arn:aws:lambda:us-east-1:123456789012:function:crm-upsert"
-    assert request.qualifier == "live"
+    assert request.qualifier is None
     assert request.body == b'{"operation": "added"}'
     assert request.headers["X-Amz-Invocation-Type"] == "RequestResponse"
 
@@ -541,9 +540,7 @@ def test_http_connection_refused(env_keys: None) -> None:
     closed = ScriptedEndpoint().start()
     url = closed.endpoint_url
     closed.stop()
-    result = invoke(
-        make_client(url), function_name="f", qualifier=None, payload=b"{}", clock=FakeClock()
-    )
+    result = invoke(make_client(url), function_name="f", payload=b"{}", clock=FakeClock())
     assert result.outcome == "network_error"
     assert result.error_code == "EndpointConnectionError"
 
@@ -617,7 +614,7 @@ def sent_access_key(client: Any) -> str:
         return answer()
 
     hooked(client, hook)
-    result = invoke(client, function_name="f", qualifier=None, payload=b"{}", clock=FakeClock())
+    result = invoke(client, function_name="f", payload=b"{}", clock=FakeClock())
     assert result.outcome == "delivered", result
     return keys[0]
 
@@ -722,9 +719,7 @@ RAISING_HANDLER = "def handler(event, context):\n    raise ValueError('bad thing
 
 
 def invoke_ministack(client: Any, function: str, payload: bytes = b"{}") -> InvocationResult:
-    return invoke(
-        client, function_name=function, qualifier=None, payload=payload, clock=SystemClock()
-    )
+    return invoke(client, function_name=function, payload=payload, clock=SystemClock())
 
 
 @pytest.mark.integration

@@ -1,0 +1,333 @@
+"""The README and docs/ stay true: size, links, YAML that validates, commands that exist.
+
+Reads the Markdown files and checks what can be checked without dbt: the README stays a front
+page, every relative link lands on a file (and heading), every YAML block loads and its syncs
+validate against the JSON Schema, every JSON event and answer validates against theirs, every
+`dbt-lambda-sync ...` and `make ...` line in a shell block names a real command with real
+options, and docs/configuration.md documents every property of the schema with its type and
+default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from dbt_lambda_sync.cli import main as cli_main
+from dbt_lambda_sync.definitions import META_KEY, sync_definition_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+README_MAX_BYTES = 12 * 1024
+DOCS = sorted(
+    [README, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md"]
+    + list((ROOT / "docs").glob("*.md"))
+)
+SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
+INVALID_MARK = "# invalid"  # first line of a YAML block that must fail validation
+
+FENCE = re.compile(r"^([ \t]*)```(\S*)[^\n]*\n(.*?)^\1```[ \t]*$", re.MULTILINE | re.DOTALL)
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of a Markdown file."""
+
+    path: Path
+    line: int
+    language: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+
+def _blocks(path: Path) -> Iterator[Block]:
+    text = path.read_text(encoding="utf-8")
+    for match in FENCE.finditer(text):
+        body = "\n".join(line[len(match.group(1)) :] for line in match.group(3).splitlines())
+        line = text.count("\n", 0, match.start()) + 1
+        yield Block(path, line, match.group(2).lower(), body)
+
+
+def _all_blocks(*languages: str) -> list[Block]:
+    return [block for path in DOCS for block in _blocks(path) if block.language in languages]
+
+
+def _prose(text: str) -> str:
+    """The text without fenced blocks and inline code, where links are not links."""
+    text = FENCE.sub("", text)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens."""
+    heading = re.sub(r"`|\*\*|\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
+    kept = "".join(
+        char for char in heading if char in " -_" or unicodedata.category(char)[0] in "LN"
+    )
+    return kept.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    anchors = set()
+    for match in HEADING.finditer(FENCE.sub("", path.read_text(encoding="utf-8"))):
+        slug = _slug(match.group(2))
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
+def test_the_readme_is_a_front_page() -> None:
+    size = len(README.read_bytes())
+    assert size <= README_MAX_BYTES, f"README.md is {size} bytes; move detail to docs/"
+
+
+def test_the_readme_test_command_is_what_ci_runs() -> None:
+    readme = {tuple(t) for b in _blocks(README) for t in _command_lines(b)}
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ("make", "test") in readme
+    assert re.search(r"^make test\b", ci, re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(path: Path) -> None:
+    broken = []
+    for target in LINK.findall(_prose(path.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        file_part, _, anchor = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        if not resolved.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
+            broken.append(f"{target}: no heading #{anchor} in {resolved.name}")
+    assert not broken, broken
+
+
+def _declared_syncs(document: Any) -> Iterator[Any]:
+    """Every sync definition under a `lambda_sync` key, at any depth of a YAML document."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == META_KEY:
+                yield from value if isinstance(value, list) else [value] if value else []
+            else:
+                yield from _declared_syncs(value)
+    elif isinstance(document, list):
+        for item in document:
+            yield from _declared_syncs(item)
+
+
+def _yaml_blocks() -> list[Block]:
+    return _all_blocks("yaml", "yml")
+
+
+@pytest.mark.parametrize("block", _yaml_blocks(), ids=str)
+def test_yaml_blocks_load_and_their_syncs_validate(block: Block) -> None:
+    document = yaml.safe_load(block.text)
+    syncs = list(_declared_syncs(document))
+    validator = Draft202012Validator(sync_definition_schema())
+    problems = [
+        f"{sync.get('name') if isinstance(sync, dict) else sync}: {error.message}"
+        for sync in syncs
+        for error in validator.iter_errors(sync)
+    ]
+    if block.text.lstrip().startswith(INVALID_MARK):
+        assert syncs and problems, f"{block} is marked invalid but validates"
+    else:
+        assert not problems, f"{block}: {problems}"
+
+
+def test_the_docs_declare_syncs() -> None:
+    """Guards the check above against a walk that finds nothing."""
+    found = sum(len(list(_declared_syncs(yaml.safe_load(b.text)))) for b in _yaml_blocks())
+    assert found >= 3
+
+
+def _json_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        files("dbt_lambda_sync").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    )
+    return schema
+
+
+@pytest.mark.parametrize("block", _all_blocks("json"), ids=str)
+def test_json_blocks_parse_and_events_and_answers_validate(block: Block) -> None:
+    if "..." in block.text:
+        return  # an elided document (`[ ...as for run... ]`), shown for its shape
+    document = json.loads(block.text)
+    if isinstance(document, dict) and "operation" in document:
+        schema = "event"
+    elif isinstance(document, dict) and set(document) == {"errors"}:
+        schema = "response"
+    else:
+        return
+    problems = [e.message for e in Draft202012Validator(_json_schema(schema)).iter_errors(document)]
+    assert not problems, f"{block} ({schema}): {problems}"
+
+
+def _command_lines(block: Block) -> Iterator[list[str]]:
+    """The shell commands of a block, as token lists: prompts stripped, continuations joined."""
+    text = re.sub(r"\\\n", " ", block.text)
+    for line in text.splitlines():
+        line = line.strip()
+        if block.language == "console":
+            if not line.startswith("$ "):
+                continue  # output, not a command
+            line = line[2:]
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
+        lexer.whitespace_split = True
+        try:
+            tokens = list(lexer)
+        except ValueError:
+            continue  # a heredoc body or other text that is not a command line
+        command: list[str] = []
+        for token in [*tokens, ";"]:
+            if token and set(token) <= set(";&|()<>"):
+                if command:
+                    yield command
+                command = []
+            else:
+                command.append(token)
+
+
+def _makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.MULTILINE))
+
+
+def _cli_problem(args: list[str]) -> str | None:
+    """Why `dbt-lambda-sync ARGS` would not parse, or None."""
+    if not args or args[0] in ("--version", "-h", "--help"):
+        return None
+    command = cli_main.commands.get(args[0])
+    if command is None:
+        return f"no command {args[0]!r} (commands: {', '.join(cli_main.commands)})"
+    try:
+        command.make_context(args[0], args[1:])
+    except click.exceptions.Exit:
+        return None  # --help
+    except click.ClickException as exc:
+        return exc.format_message()
+    return None
+
+
+def _shell_blocks() -> list[Block]:
+    return _all_blocks(*SHELL_LANGUAGES)
+
+
+@pytest.mark.parametrize("block", _shell_blocks(), ids=str)
+def test_shell_blocks_use_real_commands_and_options(block: Block) -> None:
+    targets = _makefile_targets()
+    problems = []
+    for tokens in _command_lines(block):
+        while tokens and re.match(r"^[A-Z_][A-Z0-9_]*=", tokens[0]):
+            tokens = tokens[1:]  # VAR=value prefixes
+        if not tokens:
+            continue
+        program = Path(tokens[0]).name
+        if program == "dbt-lambda-sync":
+            problem = _cli_problem(tokens[1:])
+            if problem:
+                problems.append(f"{' '.join(tokens)}: {problem}")
+        elif program == "make":
+            unknown = [t for t in tokens[1:] if "=" not in t and t not in targets]
+            if unknown:
+                problems.append(f"{' '.join(tokens)}: no Makefile target {unknown}")
+    assert not problems, f"{block}: {problems}"
+
+
+def test_shell_blocks_are_checked() -> None:
+    """Guards the check above against a parser that finds no commands."""
+    commands = [t[0] for b in _shell_blocks() for t in _command_lines(b) if t]
+    assert "dbt-lambda-sync" in commands and "make" in commands
+
+
+def _schema_properties(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name, spec in schema.get("properties", {}).items():
+        yield prefix + name, spec
+        yield from _schema_properties(spec, f"{prefix}{name}.")
+
+
+def _rendered(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_rendered(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _configuration_rows() -> dict[str, list[str]]:
+    """The rows of docs/configuration.md's `| key | type | default | meaning |` tables."""
+    rows: dict[str, list[str]] = {}
+    in_table = False
+    for line in (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if not line.startswith("|"):
+            in_table = False
+        elif cells[:3] == ["key", "type", "default"]:
+            in_table = True
+        elif in_table and not set(cells[0]) <= set("-: "):
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
+TYPE_WORDS = {
+    "string": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+    "array": "list",
+    "object": "mapping",
+}
+
+
+def _type_problem(spec: dict[str, Any], cell: str) -> str | None:
+    """What the type cell misses of the schema: the enum's values, the type, the bounds."""
+    if "enum" in spec:
+        missing = [value for value in spec["enum"] if f"`{value}`" not in cell]
+        return f"lacks {missing}" if missing else None
+    if TYPE_WORDS[spec["type"]] not in cell:
+        return f"should say {TYPE_WORDS[spec['type']]}"
+    bounds = (spec.get("minimum"), spec.get("maximum"))
+    wanted = {
+        (True, True): f"{bounds[0]} to {bounds[1]}",
+        (True, False): f"at least {bounds[0]}",
+    }.get((bounds[0] is not None, bounds[1] is not None))
+    return f"should say {wanted}" if wanted and wanted not in cell else None
+
+
+def test_configuration_documents_every_property_with_its_default() -> None:
+    rows = _configuration_rows()
+    properties = dict(_schema_properties(sync_definition_schema()))
+    missing = sorted(set(properties) - set(rows))
+    unknown = sorted(set(rows) - set(properties))
+    assert not missing, f"docs/configuration.md lacks {missing}"
+    assert not unknown, f"docs/configuration.md documents keys the schema lacks: {unknown}"
+    wrong = [
+        f"{key}: default should be `{_rendered(spec['default'])}`, row says {rows[key][2]}"
+        for key, spec in properties.items()
+        if "default" in spec and f"`{_rendered(spec['default'])}`" not in rows[key][2]
+    ]
+    assert not wrong, wrong
+    wrong_types = [
+        f"{key}: type {problem}"
+        for key, spec in properties.items()
+        if (problem := _type_problem(spec, rows[key][1]))
+    ]
+    assert not wrong_types, wrong_types
