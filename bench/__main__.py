@@ -93,18 +93,12 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def assemble() -> dict:
-    results: dict = {
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "figures": [],
-    }
-    figs = results["figures"]
+def figure(name: str, value: object, target: str, ok: bool | None, context: str) -> dict:
+    return {"figure": name, "value": value, "target": target, "ok": ok, "context": context}
 
-    def fig(name, value, target, ok, context):
-        figs.append(
-            {"figure": name, "value": value, "target": target, "ok": ok, "context": context}
-        )
 
+def capture_figures() -> list[dict]:
+    figs: list[dict] = []
     for wh in ("duckdb", "postgres"):
         c = load(f"capture_{wh}")
         if not c or "hook_over_build" not in c:
@@ -114,28 +108,39 @@ def assemble() -> dict:
             f"{c['hook_seconds']:.2f}s, naive {c['naive_seconds']:.2f}s (median of "
             f"{len(c['reps'])}); plan {c['reps'][0]['plan']}"
         )
-        fig(
-            f"capture {wh}: hook / build",
-            round(c["hook_over_build"], 2),
-            "<= 1.0",
-            c["hook_over_build"] <= 1.0,
-            ctx,
+        figs.append(
+            figure(
+                f"capture {wh}: hook / build",
+                round(c["hook_over_build"], 2),
+                "<= 1.0",
+                c["hook_over_build"] <= 1.0,
+                ctx,
+            )
         )
-        fig(
-            f"capture {wh}: naive / hook",
-            round(c["naive_over_hook"], 2),
-            ">= 20",
-            c["naive_over_hook"] >= 20,
-            ctx,
+        figs.append(
+            figure(
+                f"capture {wh}: naive / hook",
+                round(c["naive_over_hook"], 2),
+                ">= 20",
+                c["naive_over_hook"] >= 20,
+                ctx,
+            )
         )
+    return figs
+
+
+def delivery_figures() -> list[dict]:
+    figs: list[dict] = []
     d = load("delivery")
-    if d:
-        for cfg in d.get("configs", []):
-            if "ratio" not in cfg:
-                continue
-            slow = cfg.get("function_seconds", 0.0)
-            target = 0.9 if cfg["batch_size"] >= 100 else 0.8
-            fig(
+    if not d:
+        return figs
+    for cfg in d.get("configs", []):
+        if "ratio" not in cfg:
+            continue
+        slow = cfg.get("function_seconds", 0.0)
+        target = 0.9 if cfg["batch_size"] >= 100 else 0.8
+        figs.append(
+            figure(
                 f"delivery batch {cfg['batch_size']}: runner / bare boto3 (rows/s)"
                 + (f", {slow * 1000:.0f} ms function" if slow else ""),
                 round(cfg["ratio"], 3),
@@ -153,9 +158,11 @@ def assemble() -> dict:
                     else ""
                 ),
             )
-        r = d.get("rate_limit")
-        if r:
-            fig(
+        )
+    r = d.get("rate_limit")
+    if r:
+        figs.append(
+            figure(
                 "limits: rate 50/s, worst 1-s window deviation",
                 round(r["worst_second_deviation"], 3),
                 "<= 0.05",
@@ -163,9 +170,11 @@ def assemble() -> dict:
                 f"per second over 10 s: {r['per_second_first_10s']}; "
                 f"overall {r['overall_rate']:.1f}/s",
             )
-        cc = d.get("concurrency")
-        if cc:
-            fig(
+        )
+    cc = d.get("concurrency")
+    if cc:
+        figs.append(
+            figure(
                 "limits: peak in flight / configured",
                 cc["peak_in_flight"] / cc["configured"],
                 "<= 1.0",
@@ -173,34 +182,55 @@ def assemble() -> dict:
                 f"concurrency 4, 20 ms function: peak {cc['peak_in_flight']};"
                 f" delivery runs (concurrency 8) peaks {cc['delivery_peaks']}",
             )
-    m = load("memory")
-    if m and "growth" in m:
-        small, big = m["runs"][0], m["runs"][-1]
-        ctx = (
-            f"{m['warehouse']}, batch 1000: {small['rows']:,} rows {small['peak_rss_mb']:.0f} MB"
-            f" vs {big['rows']:,} rows {big['peak_rss_mb']:.0f} MB"
         )
-        fig(
+    return figs
+
+
+def memory_figures() -> list[dict]:
+    figs: list[dict] = []
+    m = load("memory")
+    if not m or "growth" not in m:
+        return figs
+    small, big = m["runs"][0], m["runs"][-1]
+    ctx = (
+        f"{m['warehouse']}, batch 1000: {small['rows']:,} rows {small['peak_rss_mb']:.0f} MB"
+        f" vs {big['rows']:,} rows {big['peak_rss_mb']:.0f} MB"
+    )
+    figs.append(
+        figure(
             "memory: peak RSS growth (big / small)",
             round(m["growth"], 2),
             "<= 1.3",
             m["growth"] <= 1.3,
             ctx,
         )
-        fig(
+    )
+    figs.append(
+        figure(
             "memory: peak RSS MB (big)",
             round(m["peak_rss_mb"], 1),
             "<= 400",
             m["peak_rss_mb"] <= 400,
             ctx,
         )
-        fig(
+    )
+    figs.append(
+        figure(
             "start-up: CLI wall - runner duration (s)",
             round(sorted(r["startup_seconds"] for r in m["runs"])[len(m["runs"]) // 2], 1),
             "(context)",
             None,
             "parse + adapter load + client, per CLI invocation",
         )
+    )
+    return figs
+
+
+def assemble() -> dict:
+    results: dict = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "figures": capture_figures() + delivery_figures() + memory_figures(),
+    }
     p = OUT / "profile_delivery.raw"
     if p.exists():
         from bench.profile_report import summarise

@@ -48,7 +48,8 @@ class DbtProject:
 
     ``files`` maps file names to their text (``dbt_project.yml``, ``profiles.yml`` and the like);
     ``env`` is the environment the commands get (dummy AWS keys and the schema variables
-    unless overridden). ``target`` None runs the profile's default target.
+    unless overridden). ``target`` is the ``--target`` of every command: by default
+    ``warehouse``; None gives no ``--target`` (the profile's default).
     """
 
     def __init__(

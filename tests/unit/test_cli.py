@@ -25,6 +25,7 @@ from dbt_lambda_sync.errors import (
 from dbt_lambda_sync.history import DeclaredSync, ErrorRecord, ResetResult, RunRecord
 from dbt_lambda_sync.reporting import PlanSummary, RunSummary
 from dbt_lambda_sync.runner import RunResult
+from tests.unit.test_cli_display import summary
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -70,23 +71,31 @@ class FakeProject:
 
 
 def run_summary(sync: str, *, rejected: int = 0, status: str | None = None) -> RunSummary:
-    return RunSummary(
+    return summary(
         run_id=f"20260102T030405Z-{sync[:6]}",
         sync=sync,
-        model="customers",
         status=status or ("partial" if rejected else "success"),
         first_run=False,
         planned_added=3,
-        planned_changed=0,
-        planned_removed=0,
         delivered_rows=3 - rejected,
         rejected_rows=rejected,
-        invalid_rows=0,
-        skipped_rows=0,
         invocations=3,
-        retries=0,
         duration_seconds=1.5,
     )
+
+
+def use_fake_runner(monkeypatch: pytest.MonkeyPatch, behaviour: dict[str, Any]) -> None:
+    """The CLI runs a fake_runner(behaviour) instead of SyncRunner."""
+    monkeypatch.setattr(run, "SyncRunner", fake_runner(behaviour))
+
+
+def three_syncs(*, billing: Any) -> dict[str, Any]:
+    """billing does ``billing``; crm_customers rejects one row; emails delivers every row."""
+    return {
+        "billing": billing,
+        "crm_customers": run_summary("crm_customers", rejected=1),
+        "emails": run_summary("emails"),
+    }
 
 
 def fake_runner(behaviour: dict[str, Any]) -> type:
@@ -143,17 +152,7 @@ def test_every_command_has_an_example(command: str) -> None:
 
 
 def test_run_json_document_and_exit_1_for_rejected_rows(project, monkeypatch) -> None:
-    monkeypatch.setattr(
-        run,
-        "SyncRunner",
-        fake_runner(
-            {
-                "billing": run_summary("billing"),
-                "crm_customers": run_summary("crm_customers", rejected=1),
-                "emails": run_summary("emails"),
-            }
-        ),
-    )
+    use_fake_runner(monkeypatch, three_syncs(billing=run_summary("billing")))
     result = invoke_assert_code(1, ["run", "--output", "json"])
     document = json.loads(result.stdout)
     assert set(document) == {"runs", "errors"} and document["errors"] == []
@@ -166,17 +165,7 @@ def test_run_json_document_and_exit_1_for_rejected_rows(project, monkeypatch) ->
 
 def test_a_sync_that_cannot_run_does_not_stop_the_others(project, monkeypatch) -> None:
     lease = LeaseHeldError("billing", "run-x (pid 1 on elsewhere)", "2999-01-01")
-    monkeypatch.setattr(
-        run,
-        "SyncRunner",
-        fake_runner(
-            {
-                "billing": lease,
-                "crm_customers": run_summary("crm_customers", rejected=1),
-                "emails": run_summary("emails"),
-            }
-        ),
-    )
+    use_fake_runner(monkeypatch, three_syncs(billing=lease))
     result = invoke_assert_code(3, ["run", "--output", "json"])
     document = json.loads(result.stdout)
     assert document["errors"] == [{"sync": "billing", "error": str(lease), "exit_code": 3}]
@@ -207,16 +196,8 @@ def test_a_sync_that_cannot_run_does_not_stop_the_others(project, monkeypatch) -
 
 def test_an_unexpected_error_in_one_sync_does_not_stop_the_others(project, monkeypatch) -> None:
     """Issue 10 item 4: a bug (here OverflowError) in one sync used to end the command."""
-    monkeypatch.setattr(
-        run,
-        "SyncRunner",
-        fake_runner(
-            {
-                "billing": OverflowError("int too large to convert to float"),
-                "crm_customers": run_summary("crm_customers", rejected=1),
-                "emails": run_summary("emails"),
-            }
-        ),
+    use_fake_runner(
+        monkeypatch, three_syncs(billing=OverflowError("int too large to convert to float"))
     )
     result = invoke_assert_code(3, ["run", "--output", "json"])
     document = json.loads(result.stdout)
@@ -227,11 +208,7 @@ def test_an_unexpected_error_in_one_sync_does_not_stop_the_others(project, monke
 
 
 def test_function_unavailable_is_exit_3_and_outranks_rejections(project, monkeypatch) -> None:
-    monkeypatch.setattr(
-        run,
-        "SyncRunner",
-        fake_runner({"crm_customers": FunctionUnavailable("cannot be invoked: gone")}),
-    )
+    use_fake_runner(monkeypatch, {"crm_customers": FunctionUnavailable("cannot be invoked: gone")})
     result = invoke_assert_code(3, ["run", "-s", "crm_customers"])
     assert "Error: cannot be invoked: gone" in result.stderr
 
@@ -282,7 +259,7 @@ def test_an_empty_selector_is_a_usage_error_not_every_sync(
 
 def test_names_separated_by_commas_and_spaces_still_select(project, monkeypatch) -> None:
     runs = {"billing": run_summary("billing"), "emails": run_summary("emails")}
-    monkeypatch.setattr(run, "SyncRunner", fake_runner(runs))
+    use_fake_runner(monkeypatch, runs)
     document = json.loads(
         invoke_assert_code(0, ["run", "-s", "billing,, emails", "-o", "json"]).stdout
     )
@@ -425,7 +402,7 @@ def history(project, monkeypatch) -> None:
     ]
     for module in (status, failures, reset):
         monkeypatch.setattr(module, "declared_syncs", lambda manifest: declared)
-        # no orphaned syncs here (tests/unit/test_lifecycle_cli.py has them)
+        # no orphaned syncs here (tests/unit/test_cli_lifecycle.py has them)
         monkeypatch.setattr(module, "all_syncs", lambda warehouse, declared: list(declared))
     monkeypatch.setattr(status, "History", FakeHistory)
     monkeypatch.setattr(failures, "History", FakeHistory)
@@ -626,7 +603,7 @@ def test_build_syncs_only_what_dbt_built(project, monkeypatch, dbt_ok, behaviour
         )
 
     monkeypatch.setattr(build_module, "run_dbt_build", fake_build)
-    monkeypatch.setattr(run, "SyncRunner", fake_runner({"crm_customers": behaviour}))
+    use_fake_runner(monkeypatch, {"crm_customers": behaviour})
     args = ["build", "--select", "+customers", "-o", "json", "--full-refresh", "-t", "dev"]
     result = invoke_assert_code(code, args)
     assert seen == [["--select", "+customers", "--full-refresh"]]
@@ -660,9 +637,7 @@ def test_build_sends_dbts_log_to_stderr_in_every_output_mode(project, monkeypatc
             )
 
     monkeypatch.setattr(dbt.cli.main, "dbtRunner", LoudDbt)
-    monkeypatch.setattr(
-        run, "SyncRunner", fake_runner({"crm_customers": run_summary("crm_customers")})
-    )
+    use_fake_runner(monkeypatch, {"crm_customers": run_summary("crm_customers")})
     result = invoke_assert_code(0, ["build", "-o", output])
     assert "Running with dbt" in result.stderr and "Completed successfully" in result.stderr
     assert "dbt=" not in result.stdout and "Completed" not in result.stdout

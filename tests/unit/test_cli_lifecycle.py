@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from dbt_lambda_sync.cli import build as build_module
-from dbt_lambda_sync.cli import failures, prune, reset, run, status
+from dbt_lambda_sync.cli import failures, prune, reset, status
 from dbt_lambda_sync.cli.run import SyncOutcome
 from dbt_lambda_sync.definitions import load_definitions, parse_model_syncs
 from dbt_lambda_sync.errors import DefinitionError, LeaseHeldError, Problem
 from dbt_lambda_sync.history import DeclaredSync, ResetResult
 from dbt_lambda_sync.lifecycle import PruneResult, SkipResult
 from dbt_lambda_sync.reporting import RunSummary
-from tests.unit.test_cli import FakeHistory, fake_runner, invoke_assert_code, run_summary
+from tests.unit.test_cli import FakeHistory, invoke_assert_code, run_summary, use_fake_runner
 from tests.unit.test_cli import project as project  # noqa: F401  (the fixture)
 from tests.unit.test_definitions import model, sync
 
@@ -211,7 +211,7 @@ def test_fail_on_does_not_hide_a_sync_that_could_not_run() -> None:
 
 
 def test_run_fail_on_new(project, monkeypatch) -> None:  # noqa: F811
-    monkeypatch.setattr(run, "SyncRunner", fake_runner({"crm_customers": summary_with(0)}))
+    use_fake_runner(monkeypatch, {"crm_customers": summary_with(0)})
     document = json.loads(
         invoke_assert_code(
             0, ["run", "-s", "crm_customers", "--fail-on", "new", "-o", "json"]
@@ -232,7 +232,7 @@ def test_build_fail_on_new_is_not_passed_to_dbt(project, monkeypatch) -> None:  
 
     project._definitions = [project._definitions[1]]  # crm_customers
     monkeypatch.setattr(build_module, "run_dbt_build", fake_build)
-    monkeypatch.setattr(run, "SyncRunner", fake_runner({"crm_customers": summary_with(0)}))
+    use_fake_runner(monkeypatch, {"crm_customers": summary_with(0)})
     invoke_assert_code(0, ["build", "--fail-on", "new", "--select", "customers"])
     assert seen["args"] == ["--select", "customers"]
     invoke_assert_code(1, ["build", "--select", "customers"])

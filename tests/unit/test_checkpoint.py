@@ -1,4 +1,4 @@
-"""Checkpoint plumbing without a warehouse: seq ranges and the writer thread."""
+"""The checkpoint writer (checkpoint.py) without a warehouse: its thread, its failures."""
 
 from __future__ import annotations
 
