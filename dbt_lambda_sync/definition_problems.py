@@ -27,7 +27,9 @@ from dbt_lambda_sync.arns import (
 )
 from dbt_lambda_sync.definition_schema import schema, validator
 from dbt_lambda_sync.definition_secrets import (
+    CREDENTIAL_CHOICES,
     LITERAL_CREDENTIALS_MESSAGE,
+    credentials_issues,
     find_secrets,
     looks_like_access_key,
     looks_like_secret_key,
@@ -47,15 +49,6 @@ Path = tuple[str | int, ...]
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _ENV_VAR_RE = re.compile(ENV_VAR_PATTERN)
-
-_CREDENTIAL_GROUPS = (
-    ("role_arn", "external_id"),
-    ("profile",),
-    ("access_key_id_env", "secret_access_key_env"),
-)
-_CREDENTIAL_CHOICES = (
-    "role_arn with external_id, profile, or access_key_id_env with secret_access_key_env"
-)
 
 
 def definition_issues(data: dict[str, Any]) -> tuple[list[tuple[Path, str]], FunctionRef | None]:
@@ -168,7 +161,7 @@ _EXPECTED = {
     "endpoint_url": "an http:// or https:// URL such as http://127.0.0.1:4566",
     "rate_limit": "a mapping with requests and per",
     "retries": "a mapping with mode and/or attempts",
-    "credentials": f"a mapping with {_CREDENTIAL_CHOICES}",
+    "credentials": f"a mapping with {CREDENTIAL_CHOICES}",
     "credentials.role_arn": "an IAM role ARN such as arn:aws:iam::123456789012:role/lambda-sync",
     "credentials.external_id": "the role's external ID (2 to 1224 characters)",
     "credentials.profile": "the name of an AWS profile",
@@ -291,7 +284,7 @@ def _schema_issues(data: dict[str, Any], issues: _Issues) -> None:
         if error.validator == "oneOf" and path == ("credentials",):
             if any(p[:1] == ("credentials",) for p in issues.secret_paths):
                 continue  # the literal-credentials message already says what to use
-            for sub_path, message in _credentials_issues(error.instance):
+            for sub_path, message in credentials_issues(error.instance):
                 issues.add(sub_path, message)
         else:
             issues.add(path, _message(error, path))
@@ -359,31 +352,6 @@ def _message(error: ValidationError, path: Path) -> str:
         shown = ", ".join(_show(v, path) or "an entry" for v in repeated)
         return f"lists {shown} more than once"
     return f"must be {expected}"
-
-
-def _credentials_issues(creds: object) -> list[tuple[Path, str]]:
-    """Explain a failed credentials oneOf by the keys given (never by their values)."""
-    base: Path = ("credentials",)
-    given = creds if isinstance(creds, dict) else {}
-    groups = [g for g in _CREDENTIAL_GROUPS if any(k in given for k in g)]
-    if not groups:
-        return [
-            (
-                base,
-                f"must give {_CREDENTIAL_CHOICES} (omit credentials for the AWS default "
-                "credential chain)",
-            )
-        ]
-    if len(groups) > 1:
-        mixed = " and ".join("/".join(k for k in g if k in given) for g in groups)
-        return [(base, f"mixes {mixed}; give only one of: {_CREDENTIAL_CHOICES}")]
-    group = groups[0]
-    present = [k for k in group if k in given]
-    out: list[tuple[Path, str]] = []
-    for key in group:
-        if key not in given:
-            out.append(((*base, key), f"is required with {' and '.join(present)}"))
-    return out or [(base, f"must give exactly one of: {_CREDENTIAL_CHOICES}")]
 
 
 def kind(value: object) -> str:

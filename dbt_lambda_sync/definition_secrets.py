@@ -1,4 +1,5 @@
-"""Pasted secrets in a sync definition: keys and values that can only be AWS credentials.
+"""Credentials in a sync definition: pasted secrets (keys and values that can only be AWS
+credentials) and a ``credentials`` mapping that names no source or several.
 
 dbt writes meta to target/manifest.json in plain text, so a definition holding a credential is
 refused, and no message ever repeats the value.
@@ -11,8 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = [
+    "CREDENTIAL_CHOICES",
     "LITERAL_CREDENTIALS_MESSAGE",
     "SecretFound",
+    "credentials_issues",
     "find_secrets",
     "looks_like_access_key",
     "looks_like_secret_key",
@@ -24,6 +27,16 @@ LITERAL_CREDENTIALS_MESSAGE = (
     "literal AWS credentials are not allowed in YAML (dbt writes meta to target/manifest.json in "
     "plain text); use access_key_id_env and secret_access_key_env, a profile, or role_arn"
 )
+
+_CREDENTIAL_GROUPS = (
+    ("role_arn", "external_id"),
+    ("profile",),
+    ("access_key_id_env", "secret_access_key_env"),
+)
+CREDENTIAL_CHOICES = (
+    "role_arn with external_id, profile, or access_key_id_env with secret_access_key_env"
+)
+
 
 # Key names that can only mean someone pasted a credential (compared after snake_casing).
 _SECRET_KEYS = frozenset(
@@ -102,3 +115,28 @@ def find_secrets(value: object, path: Path = ()) -> Iterator[SecretFound]:
         elif in_credentials and looks_like_secret_key(value):
             message = "looks like an AWS secret access key; "
             yield SecretFound(path, message + LITERAL_CREDENTIALS_MESSAGE)
+
+
+def credentials_issues(creds: object) -> list[tuple[Path, str]]:
+    """Explain a failed credentials oneOf by the keys given (never by their values)."""
+    base: Path = ("credentials",)
+    given = creds if isinstance(creds, dict) else {}
+    groups = [g for g in _CREDENTIAL_GROUPS if any(k in given for k in g)]
+    if not groups:
+        return [
+            (
+                base,
+                f"must give {CREDENTIAL_CHOICES} (omit credentials for the AWS default "
+                "credential chain)",
+            )
+        ]
+    if len(groups) > 1:
+        mixed = " and ".join("/".join(k for k in g if k in given) for g in groups)
+        return [(base, f"mixes {mixed}; give only one of: {CREDENTIAL_CHOICES}")]
+    group = groups[0]
+    present = [k for k in group if k in given]
+    out: list[tuple[Path, str]] = []
+    for key in group:
+        if key not in given:
+            out.append(((*base, key), f"is required with {' and '.join(present)}"))
+    return out or [(base, f"must give exactly one of: {CREDENTIAL_CHOICES}")]
