@@ -17,6 +17,7 @@ from dbt_lambda_sync.errors import DefinitionError, KeyChanged, SyncError, Usage
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary
 from dbt_lambda_sync.state import StateRow, SyncState, sql_time
+from dbt_lambda_sync.vocabulary import ADDED, CHANGED, REMOVED
 from dbt_lambda_sync.warehouse import Warehouse
 
 
@@ -264,7 +265,7 @@ class PlanStore:
         summary = self._plan_summary(
             first_run=True,
             invalid=int(null_keys) + int(duplicate_rows),
-            counts={"added": int(added), "duplicate": int(duplicate_keys)},
+            counts={ADDED: int(added), "duplicate": int(duplicate_keys)},
         )
         return dataclasses.replace(summary, reason="full_refresh"), str(queries["rows"])
 
@@ -283,9 +284,9 @@ class PlanStore:
         return PlanSummary(
             name=self.defn.name,
             model=self.defn.model.name,
-            added=pending("added"),
-            changed=pending("changed"),
-            removed=pending("removed"),
+            added=pending(ADDED),
+            changed=pending(CHANGED),
+            removed=pending(REMOVED),
             invalid=invalid,
             first_run=first_run,
             duplicate_keys=counts.get("duplicate", 0),

@@ -27,15 +27,24 @@ from rich.text import Text
 
 from dbt_lambda_sync.reporting import PlanSummary, Progress, RunSummary
 from dbt_lambda_sync.text import visible
+from dbt_lambda_sync.vocabulary import (
+    DRY_RUN,
+    FAILED,
+    INTERRUPTED,
+    PARTIAL,
+    RUNNING,
+    SKIPPED,
+    SUCCESS,
+)
 
 STATUS_STYLES = {
-    "success": "green",
-    "dry_run": "cyan",
-    "partial": "yellow",
-    "failed": "bold red",
-    "interrupted": "red",
-    "running": "blue",
-    "skipped": "cyan",
+    SUCCESS: "green",
+    DRY_RUN: "cyan",
+    PARTIAL: "yellow",
+    FAILED: "bold red",
+    INTERRUPTED: "red",
+    RUNNING: "blue",
+    SKIPPED: "cyan",
 }
 
 
@@ -100,12 +109,12 @@ def progress_line(progress: Progress) -> str:
 
 def finished_line(summary: RunSummary) -> str:
     """One line saying how a sync ended."""
-    if summary.status == "dry_run":
+    if summary.status == DRY_RUN:
         return (
             f"dry run - {summary.invocations:,} invocations would send"
             f" {summary.event_bytes or 0:,} bytes; nothing sent"
         )
-    if summary.status == "skipped":
+    if summary.status == SKIPPED:
         return f"skipped - {summary.note}"
     text = (
         f"{summary.status} - {summary.delivered_rows:,} delivered, {summary.rejected_rows:,}"
@@ -353,7 +362,7 @@ class LiveReporter:
         if counted is None:
             return
         task, state = counted
-        state.ok = summary.status in ("success", "dry_run", "skipped")
+        state.ok = summary.status in (SUCCESS, DRY_RUN, SKIPPED)
         style = STATUS_STYLES.get(summary.status, "")
         state.outcome = Text(finished_line(summary), style=style)
         self._progress.update(task, completed=max(state.planned, 1))

@@ -27,7 +27,7 @@ from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.errors import SyncError, UnexpectedError
 from dbt_lambda_sync.reporting import RunSummary
 from dbt_lambda_sync.runner import RunOptions, RunResult, SyncRunner
-from dbt_lambda_sync.vocabulary import FAILED
+from dbt_lambda_sync.vocabulary import DRY_RUN, FAILED, SKIPPED
 from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
 
 
@@ -133,9 +133,9 @@ def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
         note = ""
         if o.error is not None:
             note = f"exit {o.exit_code}: {one_line(o.error, 160)}"
-        elif s is not None and s.status == "skipped":
+        elif s is not None and s.status == SKIPPED:
             note = one_line(s.note or "", 160)
-        elif s is not None and s.status == "dry_run":
+        elif s is not None and s.status == DRY_RUN:
             note = f"dry run: {s.event_bytes or 0:,} bytes of events, nothing sent"
         elif s is not None and s.rejected_rows:
             note = f"dbt-lambda-sync errors {o.name}"
