@@ -57,22 +57,33 @@ class FakeAdapter:
 
 
 def macro(name: str, columns: Sequence[str] = ()) -> Callable[..., Any]:
-    """The named macro of the package, rendered against a relation with these columns."""
-    pattern = re.compile(r"\{%-?\s*macro\s+" + re.escape(name) + r"\s*\(")
-    (path,) = [p for p in MACROS.rglob("*.sql") if pattern.search(p.read_text("utf-8"))]
+    """The package's implementation of a macro (``default__name`` behind a dispatch shim, else
+    ``name``), rendered against a relation with these columns.
+    """
+    for candidate in (f"default__{name}", name):
+        pattern = re.compile(r"\{%-?\s*macro\s+" + re.escape(candidate) + r"\s*\(")
+        paths = [p for p in MACROS.rglob("*.sql") if pattern.search(p.read_text("utf-8"))]
+        if paths:
+            break
+    (path,) = paths
     env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
     env.globals.update(
-        {"return": _return, "adapter": FakeAdapter(columns), "modules": SimpleNamespace(re=re)}
+        {
+            "return": _return,
+            "adapter": FakeAdapter(columns),
+            "modules": SimpleNamespace(re=re),
+            "execute": True,
+        }
     )
     module = env.from_string(path.read_text("utf-8")).module
-    jinja_macro = getattr(module, name)
+    jinja_macro = getattr(module, candidate)
 
     def call(*args: Any) -> Any:
         try:
             jinja_macro(*args)
         except _Return as done:
             return done.value
-        raise AssertionError(f"macro {name} did not return")
+        raise AssertionError(f"macro {candidate} did not return")
 
     return call
 
