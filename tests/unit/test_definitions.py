@@ -758,3 +758,37 @@ def test_schema_patterns_are_the_parser_patterns() -> None:
 def test_schema_copy_is_independent() -> None:
     sync_definition_schema()["properties"].clear()
     assert "name" in sync_definition_schema()["properties"]
+
+
+# --- the one lenient reader -----------------------------------------------------------------------
+
+
+def test_declared_entries_reads_every_shape_without_judging() -> None:
+    from dbt_lambda_sync.definitions import declared_entries, named_entries
+
+    one = {"name": "crm"}
+    assert declared_entries({}) == []
+    assert declared_entries(None) == []
+    assert declared_entries({"lambda_sync": None}) == []
+    assert declared_entries({"lambda_sync": []}) == []
+    assert declared_entries({"lambda_sync": one}) == [("lambda_sync", one)]
+    assert declared_entries({"lambda_sync": [one, 7]}) == [
+        ("lambda_sync[0]", one),
+        ("lambda_sync[1]", 7),
+    ]
+    assert declared_entries({"lambda_sync": "crm"}) == [("lambda_sync", "crm")]
+    meta = {"lambda_sync": [one, {"name": 7}, {"function": "f"}, "x", {"name": "erp"}]}
+    assert named_entries(meta) == [one, {"name": "erp"}]
+
+
+def test_defaults_come_from_the_schema() -> None:
+    from dbt_lambda_sync.definition_schema import schema_default, with_defaults
+
+    assert schema_default("batch_size") == 1
+    assert schema_default("retries", "attempts") == 3
+    filled = with_defaults({"name": "crm", "retries": {"mode": "next_run"}})
+    assert filled["retries"] == {"mode": "next_run", "attempts": 3}
+    assert filled["initial_sync"] == "backfill" and filled["timeout_seconds"] == 900
+    assert "rate_limit" not in filled and "credentials" not in filled
+    with pytest.raises(KeyError):
+        schema_default("name")
