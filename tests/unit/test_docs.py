@@ -121,6 +121,23 @@ def test_relative_links_resolve(path: Path) -> None:
     assert not broken, broken
 
 
+REPOSITORY_PATH = re.compile(r"[\w.-]+(?:/[\w.*-]+)+/?")
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_repository_paths_in_inline_code_exist(path: Path) -> None:
+    """`macros/state/x.sql`, `engine/retry.py`: a path the docs name is still there."""
+    bases = (ROOT, ROOT / "dbt_lambda_sync")
+    missing = []
+    for code in re.findall(r"`([^`\n]+)`", FENCE.sub("", path.read_text(encoding="utf-8"))):
+        if not REPOSITORY_PATH.fullmatch(code):
+            continue
+        base = next((b for b in bases if (b / code.split("/")[0]).is_dir()), None)
+        if base is not None and not list(base.glob(code.rstrip("/"))):
+            missing.append(code)  # paths outside the repository (target/, logs/) are skipped
+    assert not missing, f"{path.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
 def _declared_syncs(document: Any) -> Iterator[Any]:
     """Every sync definition under a `lambda_sync` key, at any depth of a YAML document."""
     if isinstance(document, dict):
