@@ -348,3 +348,20 @@ def test_configuration_documents_every_property_with_its_default() -> None:
         if (problem := _type_problem(spec, rows[key][1]))
     ]
     assert not wrong_types, wrong_types
+
+
+def test_tables_page_lists_the_columns_of_the_sources() -> None:
+    """docs/tables.md and models/lambda_sync_sources.yml (checked against the DDL) agree."""
+    sources = yaml.safe_load((ROOT / "models" / "lambda_sync_sources.yml").read_text("utf-8"))
+    page = (ROOT / "docs" / "tables.md").read_text(encoding="utf-8")
+    for table in sources["sources"][0]["tables"]:
+        section = re.search(rf"^## `{table['name']}`.*?\n(.*?)(?=^## )", page, re.S | re.M)
+        assert section, f"docs/tables.md has no section for {table['name']}"
+        documented = {
+            name
+            for line in section.group(1).splitlines()
+            if line.startswith("| `")
+            for name in re.findall(r"`(\w+)`", line.split("|")[1])
+        }
+        declared = {column["name"] for column in table["columns"]}
+        assert documented == declared, (table["name"], declared ^ documented)
