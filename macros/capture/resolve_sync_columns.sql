@@ -15,22 +15,32 @@
     {{ return({'selected': [], 'problem': 'relation ' ~ relation
         ~ ' does not exist or has no columns; build the model first'}) }}
   {%- endif -%}
-  {%- set by_name = {} -%}
-  {%- for column in available -%}
-    {%- do by_name.update({column.name | lower: column}) -%}
-  {%- endfor -%}
   {%- set wanted = [primary_key] -%}
   {%- for name in (columns or (available | map(attribute='name') | list)) -%}
     {%- if name | lower != primary_key | lower -%}{%- do wanted.append(name) -%}{%- endif -%}
   {%- endfor -%}
   {%- set selected = [] -%}
   {%- for name in wanted -%}
-    {%- if (name | lower) not in by_name -%}
-      {{ return({'selected': [], 'problem': "field '" ~ ("primary_key" if loop.first else "columns")
-          ~ "': column '" ~ name ~ "' is not a column of " ~ relation ~ " (columns: "
-          ~ (available | map(attribute='name') | join(', ')) ~ ")"}) }}
+    {#- As the runner resolves it (definitions.resolve_column): the exact name, else the one
+        column equal to it but for case; several that differ only in case are refused. -#}
+    {%- set exact = available | selectattr('name', 'equalto', name) | list -%}
+    {%- set folded = [] -%}
+    {%- for column in available if column.name | lower == name | lower -%}
+      {%- do folded.append(column) -%}
+    {%- endfor -%}
+    {%- set field = "field '" ~ ("primary_key" if loop.first else "columns") ~ "': column '" ~ name ~ "' " -%}
+    {%- if exact -%}
+      {%- do selected.append(exact[0]) -%}
+    {%- elif folded | length == 1 -%}
+      {%- do selected.append(folded[0]) -%}
+    {%- elif folded -%}
+      {{ return({'selected': [], 'problem': field ~ "matches several columns of " ~ relation
+          ~ " that differ only in case (" ~ (folded | map(attribute='name') | join(', '))
+          ~ "); rename one of them"}) }}
+    {%- else -%}
+      {{ return({'selected': [], 'problem': field ~ "is not a column of " ~ relation
+          ~ " (columns: " ~ (available | map(attribute='name') | join(', ')) ~ ")"}) }}
     {%- endif -%}
-    {%- do selected.append(by_name[name | lower]) -%}
   {%- endfor -%}
   {{ return({'selected': selected, 'problem': none}) }}
 {%- endmacro %}

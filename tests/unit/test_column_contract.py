@@ -183,13 +183,6 @@ AMBIGUOUS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve_sync_columns keeps the last of the columns that differ only in case; the"
-    " runner refuses them (check_columns) or prefers the exact spelling, so the post-hook may"
-    " plan a column the runner will not send. The macro should prefer the exact name and refuse"
-    " an ambiguous one.",
-)
 @pytest.mark.parametrize(("primary_key", "columns", "actual"), AMBIGUOUS)
 def test_columns_differing_only_in_case(primary_key, columns, actual) -> None:
     assert python_resolution(primary_key, columns, actual) == jinja_resolution(
