@@ -3,7 +3,7 @@
 Reads the plan rows (one JSON line each: [operation, row_json]), renders every event up front
 with the same frame the runner uses (dbt_lambda_sync.events.render_event), then times only the
 sending: CONCURRENCY threads pulling from a shared iterator, each ``client.invoke`` + payload read,
-one botocore client built like dbt_lambda_sync.engine.invoker.build_lambda_client (no retries).
+one botocore client built like dbt_lambda_sync.engine.sessions.build_lambda_client (no retries).
 Prints one JSON line: {"invocations", "rows", "seconds", "cpu_seconds"} (process CPU, all threads,
 over the timed part).
 """

@@ -1,6 +1,8 @@
-"""The checkpoint writer: one thread, with a warehouse connection of its own, writes checkpoints.
+"""A checkpoint: what a run learnt since the last one (confirmed rows, the invocations log's
+rows, failures), and the one thread, with a warehouse connection of its own, that writes them.
 
 Dispatching never waits on the warehouse: the runner hands a checkpoint over and keeps going.
+``state.SyncState.write_checkpoint`` writes one in a single transaction.
 """
 
 from __future__ import annotations
@@ -8,9 +10,77 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One row of lambda_sync_invocations: its fields are the table's columns, in order."""
+
+    run_id: str
+    sync_name: str
+    invocation_id: str
+    attempt: int
+    operation: str
+    row_count: int
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    status_code: int | None
+    function_error: str | None
+    error_code: str | None
+    error_message: str | None
+    executed_version: str | None
+    request_id: str | None
+    rejected_rows: int
+    note: str | None
+
+    def values(self) -> tuple[Any, ...]:
+        """The row's values in ``INVOCATION_COLUMNS`` order."""
+        return tuple(getattr(self, name) for name in INVOCATION_COLUMNS)
+
+
+INVOCATION_COLUMNS = tuple(f.name for f in fields(InvocationRecord))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A row that failed in this run and goes to lambda_sync_errors."""
+
+    primary_key: str
+    operation: str
+    reason: str
+    row_json: str | None
+    attempts: int  # invocations that carried the row in this run (0: never sent)
+
+
+@dataclass
+class Checkpoint:
+    """What a run learnt since its last checkpoint, written in one transaction."""
+
+    confirmed: list[int] = field(default_factory=list)  # seqs of the plan rows results confirmed
+    invocations: list[InvocationRecord] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.confirmed or self.invocations or self.failures)
+
+
+def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Inclusive (low, high) runs of consecutive seqs: results mostly confirm whole batches, cut
+    from the plan in seq order, so a checkpoint's thousands of rows become a few ranges.
+    """
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return ranges
 
 
 class Connections(Protocol):
@@ -52,10 +122,12 @@ class CheckpointWriter:
             self._raise_error()
 
     def ready(self) -> bool:
+        """True when the previous checkpoint is written; raises its error if it failed."""
         self._raise_error()
         return self._idle.is_set()
 
     def submit(self, write: Callable[[], None]) -> None:
+        """Hands over the next checkpoint write (call it only when ``ready``)."""
         self._idle.clear()
         self._tasks.put(write)
 

@@ -31,9 +31,11 @@ class FunctionCheck:
 
     @property
     def ok(self) -> bool:
+        """The function can be invoked."""
         return self.kind == "ok"
 
     def to_json(self) -> dict[str, Any]:
+        """The check for scripts (``validate --output json``)."""
         return {"ok": self.ok, "kind": self.kind, "error": self.error}
 
 

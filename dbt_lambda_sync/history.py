@@ -20,8 +20,9 @@ from typing import Any
 from dbt_lambda_sync.definition_schema import schema_default
 from dbt_lambda_sync.definitions import INITIAL_SYNC_MODES, check_selectors, named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.project import model_refs
-from dbt_lambda_sync.state import RUN_COLUMNS, RUN_COUNTERS, LeaseHolder, SyncState
+from dbt_lambda_sync.state import RUN_COLUMNS, RUN_COUNTERS, SyncState
 from dbt_lambda_sync.vocabulary import INTERRUPTED, RUNNING, UNKNOWN
 from dbt_lambda_sync.warehouse import Warehouse
 

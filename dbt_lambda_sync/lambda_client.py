@@ -9,6 +9,7 @@ from dbt_lambda_sync.engine.sessions import build_lambda_client
 
 
 def lambda_client_for(defn: SyncDefinition) -> Any:
+    """The Lambda client ``defn`` asks for: its region, endpoint, credentials and pool size."""
     creds = defn.credentials
     return build_lambda_client(
         region=defn.region,

@@ -16,7 +16,8 @@ from typing import Any
 from dbt_lambda_sync.definitions import named_entries
 from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.history import DeclaredSync, History
-from dbt_lambda_sync.state import LeaseHolder, SyncState, sql_time
+from dbt_lambda_sync.leases import LeaseHolder
+from dbt_lambda_sync.state import SyncState, sql_time
 from dbt_lambda_sync.warehouse import Warehouse
 
 LEASE_SECONDS = 60

@@ -6,13 +6,15 @@ and what the stored state says a run of it would do.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from dbt_lambda_sync.definitions import SyncDefinition, check_columns
-from dbt_lambda_sync.errors import DefinitionError, KeyChanged, UsageError
+from dbt_lambda_sync.errors import DefinitionError, KeyChanged, SyncError, UsageError
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary
 from dbt_lambda_sync.state import StateRow, SyncState, sql_time
 from dbt_lambda_sync.warehouse import Warehouse
@@ -35,6 +37,7 @@ class PlanStore:
         )
 
     def check_relation(self) -> None:
+        """Raises when the model's relation is missing or lacks the sync's columns."""
         columns = self.warehouse.columns_of(self.relation)
         if not columns:
             raise UsageError(
@@ -98,6 +101,7 @@ class PlanStore:
         )
 
     def refuse_key_change(self, state: StateRow | None) -> None:
+        """Raises KeyChanged when the primary key changed since the snapshot."""
         blocked = self.key_change(state)
         if blocked:
             raise KeyChanged(blocked)
@@ -140,7 +144,7 @@ class PlanStore:
             if old and state_columns
             else None
         )
-        if old_state is None:
+        if old_state is None or not old:
             return self._state_warning(state, name, where)
         if state is not None and state.initialized:
             return (
@@ -205,9 +209,10 @@ class PlanStore:
     def adopt_renamed(self, *, now: datetime) -> None:
         """Adopts the state of the sync's previous name (``renamed_from``) if it still has any."""
         if self.defn.renamed_from:
-            self.state.adopt(self.defn.renamed_from, now=now)
+            adopt_renamed_state(self.state, self.defn.renamed_from, now=now)
 
     def refresh(self, *, now: datetime, force: bool = False) -> StateRow:
+        """Recomputes the stored plan unless it is fresh (``is_fresh``); the state row after."""
         self.adopt_renamed(now=now)
         state = self.state.read()
         if self.empty_build(state):
@@ -285,3 +290,47 @@ class PlanStore:
             first_run=first_run,
             duplicate_keys=counts.get("duplicate", 0),
         )
+
+
+# How long adopting a renamed sync's state may hold the old name's lease.
+ADOPT_LEASE_SECONDS = 60
+
+
+def adopt_renamed_state(state: SyncState, renamed_from: str, *, now: datetime) -> bool:
+    """Takes over the state of ``renamed_from``, this sync's previous name (macro
+    adopt_renamed_sync), in one transaction, holding the old name's lease. Returns False when
+    there is nothing to adopt: the old name has no state (never had, pruned, or adopted
+    already). Raises UsageError when this sync has run already (its snapshot would be mixed
+    with the old one), and LeaseHeldError when a runner of the old name holds its lease.
+    """
+    old = SyncState(state.warehouse, sync_name=renamed_from, model_name=state.model_name)
+    if old.read() is None:
+        return False
+    own = state.read()
+    if own is not None and own.initialized:
+        raise UsageError(
+            f"sync '{state.sync_name}' (model '{state.model_name}') has run already, so"
+            f" its renamed_from '{renamed_from}' cannot adopt the state that"
+            f" '{renamed_from}' still has: remove renamed_from and run dbt-lambda-sync"
+            f" prune to drop it, or run dbt-lambda-sync reset {state.sync_name} to adopt"
+            " it instead of this sync's own snapshot"
+        )
+    holder = LeaseHolder.this_process(
+        f"adopt-{now.strftime('%Y%m%dT%H%M%SZ')} by {state.sync_name}"
+    )
+    old.acquire_lease(holder, lease_seconds=ADOPT_LEASE_SECONDS)
+    try:
+        with state.warehouse.transaction():
+            if old.read() is None:  # adopted meanwhile by another process
+                return False
+            state.warehouse.call_macro(
+                "adopt_renamed_sync",
+                sync_name=state.sync_name,
+                model_name=state.model_name,
+                renamed_from=renamed_from,
+            )
+    finally:
+        # a no-op once adopted: the old name's state row is this sync's now
+        with contextlib.suppress(SyncError):
+            old.release_lease(holder)
+    return True

@@ -8,14 +8,15 @@ invocation log, the errors and the run's counters are written, together or not a
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.errors import LeaseHeldError, SyncError, UsageError
+from dbt_lambda_sync.checkpoint import INVOCATION_COLUMNS, Checkpoint, seq_ranges
+from dbt_lambda_sync.error_log import record_failures
+from dbt_lambda_sync.errors import LeaseHeldError
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.vocabulary import RUNNING
 from dbt_lambda_sync.warehouse import Warehouse
 
@@ -24,44 +25,12 @@ ABANDONED_RUN_ERROR = (
     "the runner stopped without finishing (killed, or it lost the warehouse); the next run"
     " re-sent what it had not checkpointed"
 )
-# How long adopting a renamed sync's state may hold the old name's lease.
-ADOPT_LEASE_SECONDS = 60
-# The temporary table a checkpoint stages its failures in (one per warehouse session).
-FAILURE_STAGE = "lambda_sync_failures_stage"
-
-
-@dataclass(frozen=True)
-class InvocationRecord:
-    """One row of lambda_sync_invocations: its fields are the table's columns, in order."""
-
-    run_id: str
-    sync_name: str
-    invocation_id: str
-    attempt: int
-    operation: str
-    row_count: int
-    started_at: datetime
-    duration_ms: int
-    outcome: str
-    status_code: int | None
-    function_error: str | None
-    error_code: str | None
-    error_message: str | None
-    executed_version: str | None
-    request_id: str | None
-    rejected_rows: int
-    note: str | None
-
-    def values(self) -> tuple[Any, ...]:
-        """The row's values in ``INVOCATION_COLUMNS`` order."""
-        return tuple(getattr(self, name) for name in INVOCATION_COLUMNS)
-
-
-INVOCATION_COLUMNS = tuple(f.name for f in fields(InvocationRecord))
 
 
 @dataclass(frozen=True)
 class StateRow:
+    """A sync's row of lambda_sync_state: its snapshot, stored plan and lease."""
+
     initialized: bool
     snapshot_version: int
     plan_snapshot_version: int | None
@@ -79,53 +48,6 @@ class StateRow:
     snapshot_key_signature: str | None = None
     plan_columns: str | None = None
     snapshot_columns: str | None = None
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A row that failed in this run and goes to lambda_sync_errors."""
-
-    primary_key: str
-    operation: str
-    reason: str
-    row_json: str | None
-    attempts: int  # invocations that carried the row in this run (0: never sent)
-
-
-@dataclass(frozen=True)
-class LeaseHolder:
-    """Who holds a sync's lease: one run (or maintenance action) of one process on one host.
-
-    Stored as three columns: ``label`` in lease_holder (for people, and what a renewal matches),
-    ``host`` in lease_host and ``pid`` in lease_pid (to tell a dead holder on this host).
-    """
-
-    run_id: str  # the run's id, or the maintenance action ("reset-20260101T000000Z")
-    host: str | None
-    pid: int | None
-    label: str
-
-    @classmethod
-    def this_process(cls, run_id: str) -> LeaseHolder:
-        """The holder for ``run_id`` run by this process."""
-        pid = os.getpid()
-        return cls(run_id, this_host(), pid, f"{run_id} (pid {pid} on {socket.gethostname()})")
-
-    @classmethod
-    def stored(cls, label: str | None, host: str | None, pid: int | None) -> LeaseHolder | None:
-        """The holder a state row names (None when the lease is free)."""
-        if label is None:
-            return None
-        # this_process wrote the label; a label written by hand is its own run_id
-        run_id = str(label).partition(" (pid ")[0]
-        return cls(run_id, host, None if pid is None else int(pid), str(label))
-
-    def gone(self) -> bool:
-        """The holder ran on this host, as another process that no longer exists."""
-        return holder_gone(self.host, self.pid)
-
-    def __str__(self) -> str:
-        return self.label
 
 
 @dataclass
@@ -162,18 +84,6 @@ RUN_COLUMNS = (
 )
 
 
-@dataclass
-class Checkpoint:
-    """What a run learnt since its last checkpoint, written in one transaction."""
-
-    confirmed: list[int] = field(default_factory=list)  # seqs of the plan rows results confirmed
-    invocations: list[InvocationRecord] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.confirmed or self.invocations or self.failures)
-
-
 class SyncState:
     """The warehouse side of one sync."""
 
@@ -197,6 +107,7 @@ class SyncState:
         return self.warehouse.thread_connection(name)
 
     def table(self, name: str) -> Any:
+        """The relation of the package's table ``lambda_sync_<name>``."""
         if name not in self._tables:
             self._tables[name] = self.warehouse.relation(f"lambda_sync_{name}")
         return self._tables[name]
@@ -204,6 +115,7 @@ class SyncState:
     # --- the state row and the lease ----------------------------------------------------------
 
     def read(self) -> StateRow | None:
+        """The sync's state row; None before its first plan or run."""
         rows = self.warehouse.fetch_all(
             "select initialized, snapshot_version, plan_snapshot_version, plan_version,"
             " plan_invocation_id,"
@@ -216,6 +128,7 @@ class SyncState:
         return StateRow(*rows[0]) if rows else None
 
     def ensure_row(self) -> None:
+        """Creates the sync's state row if it has none yet."""
         self.warehouse.call_macro(
             "ensure_state_row", sync_name=self.sync_name, model_name=self.model_name
         )
@@ -283,45 +196,6 @@ class SyncState:
             [self.sync_name, holder.label],
         )
 
-    def adopt(self, renamed_from: str, *, now: datetime) -> bool:
-        """Takes over the state of ``renamed_from``, this sync's previous name (macro
-        adopt_renamed_sync), in one transaction, holding the old name's lease. Returns False when
-        there is nothing to adopt: the old name has no state (never had, pruned, or adopted
-        already). Raises UsageError when this sync has run already (its snapshot would be mixed
-        with the old one), and LeaseHeldError when a runner of the old name holds its lease.
-        """
-        old = SyncState(self.warehouse, sync_name=renamed_from, model_name=self.model_name)
-        if old.read() is None:
-            return False
-        own = self.read()
-        if own is not None and own.initialized:
-            raise UsageError(
-                f"sync '{self.sync_name}' (model '{self.model_name}') has run already, so"
-                f" its renamed_from '{renamed_from}' cannot adopt the state that"
-                f" '{renamed_from}' still has: remove renamed_from and run dbt-lambda-sync"
-                f" prune to drop it, or run dbt-lambda-sync reset {self.sync_name} to adopt"
-                " it instead of this sync's own snapshot"
-            )
-        holder = LeaseHolder.this_process(
-            f"adopt-{now.strftime('%Y%m%dT%H%M%SZ')} by {self.sync_name}"
-        )
-        old.acquire_lease(holder, lease_seconds=ADOPT_LEASE_SECONDS)
-        try:
-            with self.warehouse.transaction():
-                if old.read() is None:  # adopted meanwhile by another process
-                    return False
-                self.warehouse.call_macro(
-                    "adopt_renamed_sync",
-                    sync_name=self.sync_name,
-                    model_name=self.model_name,
-                    renamed_from=renamed_from,
-                )
-        finally:
-            # a no-op once adopted: the old name's state row is this sync's now
-            with contextlib.suppress(SyncError):
-                old.release_lease(holder)
-        return True
-
     def mark_plan_sent(self) -> None:
         """Records that a run starts sending the stored plan: whatever of it is not confirmed when
         the plan is next replaced may be at the destination (macro carry_unsettled).
@@ -333,6 +207,7 @@ class SyncState:
         )
 
     def mark_initialized(self) -> None:
+        """Records that the sync's first run happened."""
         self.warehouse.execute(
             f"update {self.table('state')} set initialized = true where sync_name = ?",
             [self.sync_name],
@@ -433,6 +308,7 @@ class SyncState:
     def start_run(
         self, run_id: str, *, started_at: datetime, first_run: bool, counters: RunCounters
     ) -> None:
+        """Logs the run as running, with its counters so far."""
         self.warehouse.insert_rows(
             self.table("runs"),
             [
@@ -476,6 +352,7 @@ class SyncState:
         counters: RunCounters,
         error: str | None,
     ) -> None:
+        """Logs how the run ended: status, error and final counters."""
         assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
         self.warehouse.execute(
             f"update {self.table('runs')} set finished_at = ?, status = ?, error = ?, {assignments}"
@@ -484,6 +361,28 @@ class SyncState:
         )
 
     # --- checkpoints --------------------------------------------------------------------------
+
+    def _renew_lease(self, holder: LeaseHolder, lease_seconds: float) -> int | None:
+        """Renews the lease inside a checkpoint's transaction; returns the stored plan_version.
+
+        Renewing first: on PostgreSQL it locks the state row, which a plan computation updates
+        before it touches the plan, so the plan cannot change under this checkpoint. Renewing
+        inside the checkpoint: a runner that lost its lease writes nothing (LeaseHeldError).
+        """
+        state = self.table("state")
+        self.warehouse.execute(
+            f"update {state} set lease_expires_at = {self.utc_now_sql(lease_seconds)}"
+            " where sync_name = ? and lease_holder = ?",
+            [self.sync_name, holder.label],
+        )
+        held = self.warehouse.fetch_all(
+            f"select lease_holder, lease_expires_at, plan_version from {state} where sync_name = ?",
+            [self.sync_name],
+        )
+        if not held or held[0][0] != holder.label:
+            label, expires = held[0][:2] if held else ("another runner", "?")
+            raise LeaseHeldError(self.sync_name, label or "nobody", expires)
+        return held[0][2]
 
     def write_checkpoint(
         self,
@@ -502,23 +401,7 @@ class SyncState:
         """
         wh = self.warehouse
         with wh.transaction():
-            # Renewing first: on PostgreSQL it locks the state row, which a plan computation
-            # updates before it touches the plan, so the plan cannot change under this checkpoint.
-            # Renewing inside the checkpoint: a runner that lost its lease writes nothing.
-            wh.execute(
-                f"update {self.table('state')} set lease_expires_at ="
-                f" {self.utc_now_sql(lease_seconds)} where sync_name = ? and lease_holder = ?",
-                [self.sync_name, lease_holder.label],
-            )
-            held = wh.fetch_all(
-                f"select lease_holder, lease_expires_at, plan_version from {self.table('state')}"
-                " where sync_name = ?",
-                [self.sync_name],
-            )
-            if not held or held[0][0] != lease_holder.label:
-                holder, expires = held[0][:2] if held else ("another runner", "?")
-                raise LeaseHeldError(self.sync_name, holder or "nobody", expires)
-            applied = held[0][2] == plan_version
+            applied = self._renew_lease(lease_holder, lease_seconds) == plan_version
             if checkpoint.confirmed and applied:
                 wh.call_macro(
                     "apply_confirmed",
@@ -532,70 +415,21 @@ class SyncState:
                 INVOCATION_COLUMNS,
                 [record.values() for record in checkpoint.invocations],
             )
-            self._record_failures(checkpoint.failures, run_id=run_id, now=now)
+            record_failures(
+                wh,
+                self.table("errors"),
+                checkpoint.failures,
+                sync_name=self.sync_name,
+                model_name=self.model_name,
+                run_id=run_id,
+                now=now,
+            )
             assignments = ", ".join(f"{c} = ?" for c in RUN_COUNTERS)
             wh.execute(
                 f"update {self.table('runs')} set {assignments} where run_id = ? and sync_name = ?",
                 [*_counter_values(counters), run_id, self.sync_name],
             )
         return applied or not checkpoint.confirmed
-
-    def _record_failures(self, failures: Sequence[Failure], *, run_id: str, now: datetime) -> None:
-        """Upserts the failures into lambda_sync_errors, set-based: the failures go to a
-        temporary staging table (one bulk insert), then one UPDATE of the keys already there and
-        one INSERT of the others, whatever the number of rows. Call it inside the checkpoint's
-        transaction: the staging rows are deleted before it commits.
-        """
-        if not failures:
-            return
-        latest = {f.primary_key: f for f in failures}  # one row per key; the last failure wins
-        wh = self.warehouse
-        # Unqualified: a temporary table lives in the session's own schema on both warehouses.
-        stage = FAILURE_STAGE
-        wh.execute(
-            f"create temporary table if not exists {stage} (primary_key_value varchar,"
-            " operation varchar, reason varchar, attempts integer, row_json varchar)"
-        )
-        wh.insert_rows(
-            stage,
-            ["primary_key_value", "operation", "reason", "attempts", "row_json"],
-            [
-                (f.primary_key, f.operation, f.reason, f.attempts, f.row_json)
-                for f in latest.values()
-            ],
-        )
-        errors = self.table("errors")
-        # A failure after a resolution starts a new episode: attempts and first_failed_* restart.
-        wh.execute(
-            f"update {errors} as e set operation = s.operation, reason = s.reason,"
-            " attempts = case when e.resolved_at is null then e.attempts + s.attempts"
-            " else s.attempts end,"
-            " first_failed_run_id = case when e.resolved_at is null then e.first_failed_run_id"
-            " else cast(? as varchar) end,"
-            " first_failed_at = case when e.resolved_at is null then e.first_failed_at"
-            " else cast(? as timestamp) end,"
-            " last_failed_run_id = cast(? as varchar), last_failed_at = cast(? as timestamp),"
-            " row_json = s.row_json, resolved_at = null, resolved_run_id = null,"
-            " resolution = null"
-            f" from {stage} as s"
-            # md5: the index on PostgreSQL (keys of any length; create_sync_indexes)
-            " where e.sync_name = ? and md5(e.primary_key_value) = md5(s.primary_key_value)"
-            " and e.primary_key_value = s.primary_key_value",
-            [run_id, now, run_id, now, self.sync_name],
-        )
-        wh.execute(
-            f"insert into {errors} (sync_name, model_name, primary_key_value, operation, reason,"
-            " attempts, first_failed_run_id, last_failed_run_id, first_failed_at,"
-            " last_failed_at, row_json)"
-            " select cast(? as varchar), cast(? as varchar), s.primary_key_value, s.operation,"
-            " s.reason, s.attempts, cast(? as varchar), cast(? as varchar),"
-            " cast(? as timestamp), cast(? as timestamp), s.row_json"
-            f" from {stage} as s where not exists (select 1 from {errors} as e"
-            " where e.sync_name = ? and md5(e.primary_key_value) = md5(s.primary_key_value)"
-            " and e.primary_key_value = s.primary_key_value)",
-            [self.sync_name, self.model_name, run_id, run_id, now, now, self.sync_name],
-        )
-        wh.execute(f"delete from {stage}")
 
     def resolve_unneeded_errors(self, *, run_id: str, now: datetime) -> None:
         """Resolves open errors whose key no longer needs sending (absent from the fresh plan).
@@ -625,56 +459,6 @@ class SyncState:
             [self.sync_name, run_id],
         )
         return int(rows[0][0])
-
-
-def this_host() -> str:
-    """This machine as lease_host: its host name and, on Linux, its process-id namespace, so that
-    containers sharing a host name (a Kubernetes pod) never judge each other's process ids.
-    """
-    name = socket.gethostname()
-    try:
-        return f"{name} pidns:{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        return name
-
-
-def process_gone(pid: int) -> bool:
-    """True only when no process ``pid`` exists on this host (or it is a zombie, dead but not yet
-    reaped). Any doubt (another user's process, no POSIX signals) counts as alive.
-    """
-    if os.name != "posix" or pid <= 0:
-        return False  # on Windows, os.kill(pid, 0) would send the process a Ctrl-C
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def holder_gone(lease_host: str | None, lease_pid: int | None) -> bool:
-    """A lease's holder ran on this host, as another process that no longer exists."""
-    if lease_host != this_host() or lease_pid is None or int(lease_pid) == os.getpid():
-        return False
-    return process_gone(int(lease_pid))
-
-
-def seq_ranges(seqs: Sequence[int]) -> list[tuple[int, int]]:
-    """Inclusive (low, high) runs of consecutive seqs: results mostly confirm whole batches, cut
-    from the plan in seq order, so a checkpoint's thousands of rows become a few ranges.
-    """
-    ranges: list[tuple[int, int]] = []
-    for seq in sorted(set(seqs)):
-        if ranges and seq == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], seq)
-        else:
-            ranges.append((seq, seq))
-    return ranges
 
 
 def _counter_values(counters: RunCounters) -> list[int]:

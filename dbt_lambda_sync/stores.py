@@ -11,8 +11,10 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from dbt_lambda_sync.checkpoint import Checkpoint
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary
-from dbt_lambda_sync.state import Checkpoint, LeaseHolder, RunCounters, StateRow
+from dbt_lambda_sync.state import RunCounters, StateRow
 
 PlanPage = list[tuple[int, str, str, str, str | None]]  # seq, key, operation, row, previous
 

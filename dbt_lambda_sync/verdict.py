@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from dbt_lambda_sync.engine.invoker import InvocationResult
 from dbt_lambda_sync.engine.retry import RetryPolicy
-from dbt_lambda_sync.events import Answer, Batch, PlannedRow
+from dbt_lambda_sync.events import Answer, Batch, PlannedRow, invalid_answer, parse_answer
 
 # The invocations log keeps this much of the note on keys an answer named that were not sent.
 MAX_NOTE_CHARS = 2000
@@ -79,24 +79,47 @@ def classify(
             f" (asked to wait {result.retry_after:g} s, more than the"
             f" {policy.max_retry_after:g} s a run waits: tried again next run)",
         )
+    retry = _retry_batch(batch, failed, answer, new_invocation_id)
+    delay = policy.delay(batch.attempt - 1, retry_after=result.retry_after)
+    return replace(verdict, retry=retry, retry_delay=delay)
+
+
+def _retry_batch(
+    batch: Batch,
+    failed: list[PlannedRow],
+    answer: Answer | None,
+    new_invocation_id: Callable[[], str],
+) -> Batch:
+    """What to send again: the same batch when no valid answer came, else the rejected rows."""
     if answer is None or answer.invalid_reason:
         # The same batch again: invocation_id stays, so the function can deduplicate.
-        retry = Batch(
+        return Batch(
             invocation_id=batch.invocation_id,
             operation=batch.operation,
             rows=batch.rows,
             attempt=batch.attempt + 1,
             payload_size=batch.payload_size,
         )
-    else:  # only the rows the function rejected, as a batch of their own
-        retry = Batch(
-            invocation_id=new_invocation_id(),
-            operation=batch.operation,
-            rows=failed,
-            attempt=batch.attempt + 1,
+    # only the rows the function rejected, as a batch of their own
+    return Batch(
+        invocation_id=new_invocation_id(),
+        operation=batch.operation,
+        rows=failed,
+        attempt=batch.attempt + 1,
+    )
+
+
+def read_answer(result: InvocationResult, batch: Batch) -> Answer | None:
+    """What the function answered about the batch's rows; None when no function answered."""
+    if result.outcome != "delivered":
+        return None
+    keys = [r.primary_key for r in batch.rows]
+    try:
+        return parse_answer(result.payload or b"", keys)
+    except Exception as exc:  # a reader bug must cost this batch only, never the run
+        return invalid_answer(
+            f"invalid response: could not be read: {type(exc).__name__}: {exc}", keys
         )
-    delay = policy.delay(batch.attempt - 1, retry_after=result.retry_after)
-    return replace(verdict, retry=retry, retry_delay=delay)
 
 
 def _outcome(result: InvocationResult, answer: Answer | None) -> str:

@@ -27,6 +27,7 @@ from dbt_lambda_sync.definitions import SyncDefinition
 from dbt_lambda_sync.errors import SyncError, UnexpectedError
 from dbt_lambda_sync.reporting import RunSummary
 from dbt_lambda_sync.runner import RunOptions, RunResult, SyncRunner
+from dbt_lambda_sync.vocabulary import FAILED
 from dbt_lambda_sync.warehouse import ProjectArgs, Warehouse
 
 
@@ -42,6 +43,7 @@ class SyncOutcome:
 
     @property
     def exit_code(self) -> int:
+        """The exit code this sync asks for (errors outrank rejected rows)."""
         if self.error is not None:
             return exit_code_of(self.error)
         if self.summary is not None and self.summary.rejected_rows:
@@ -88,6 +90,7 @@ fail_on_option = click.option(
 
 
 def runs_exit_code(outcomes: Sequence[SyncOutcome]) -> int:
+    """The command's exit code: the worst of its syncs'."""
     return worst_exit_code(o.exit_code for o in outcomes)
 
 
@@ -104,13 +107,14 @@ def runs_document(outcomes: Sequence[SyncOutcome]) -> dict[str, Any]:
 
 
 def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
-    rows = []
+    """The summary table `run` prints: a row per sync, a note when there is one."""
+    rows: list[list[Any]] = []
     for o in outcomes:
         s = o.summary
         if s is None:  # the sync failed before it started delivering
-            rows.append([o.name, o.model, "failed", None, None, None, None, None, None, None])
+            rows.append([o.name, o.model, FAILED, None, None, None, None, None, None, None])
         else:
-            status = "failed" if o.error is not None else s.status
+            status = FAILED if o.error is not None else s.status
             planned = s.planned_added + s.planned_changed + s.planned_removed
             rows.append(
                 [
@@ -156,6 +160,7 @@ def runs_table(outcomes: Sequence[SyncOutcome]) -> Table:
 
 
 def show_outcomes(outcomes: Sequence[SyncOutcome], *, output: str) -> None:
+    """Prints the outcomes as a table, or as one JSON document."""
     if output == "json":
         print_json(runs_document(outcomes))
     elif outcomes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import botocore.exceptions as bx
 from botocore.client import BaseClient
@@ -57,6 +57,11 @@ MAX_MESSAGE_CHARS = 4000
 # Error types and codes, FunctionError, versions, request ids: names, never long. A function can
 # still raise with any errorType, so these are cut too.
 MAX_NAME_CHARS = 256
+
+
+# What a call (and reading its answer) can raise that is classified instead of raised.
+_READ_ERRORS: tuple[type[Exception], ...] = (bx.BotoCoreError, *NETWORK_ERRORS)
+_CALL_ERRORS: tuple[type[Exception], ...] = (bx.ClientError, *_READ_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -129,71 +134,61 @@ def _invoke(
     invocation_type: str,
     deadline_seconds: float | None,
 ) -> InvocationResult:
-    params: dict[str, Any] = {
-        "FunctionName": function_name,
-        "InvocationType": invocation_type,
-        "Payload": payload,
-    }
     started = clock.monotonic()
 
     def elapsed_ms() -> int:
         return max(0, int(round((clock.monotonic() - started) * 1000)))
 
     try:
-        response = client.invoke(**params)
-    except (bx.BotoCoreError, bx.ClientError, *NETWORK_ERRORS) as exc:
+        response = client.invoke(  # type: ignore[attr-defined]  # botocore builds it at runtime
+            FunctionName=function_name, InvocationType=invocation_type, Payload=payload
+        )
+    except _CALL_ERRORS as exc:
         return _from_exception(exc, elapsed_ms())
-    metadata = response.get("ResponseMetadata", {})
+    headers = {
+        "status_code": response.get("StatusCode"),
+        "request_id": response.get("ResponseMetadata", {}).get("RequestId"),
+        "executed_version": response.get("ExecutedVersion"),
+    }
     stream = response["Payload"]
     deadline = None if deadline_seconds is None else started + deadline_seconds
     try:
         # Read everything: the connection goes back to the pool only once the body is consumed.
         body = _read_answer(stream, clock=clock, deadline=deadline)
     except _AnswerTooLarge as exc:
-        return replace(
-            _failure(
-                "invalid_response", "ResponseTooLarge", str(exc), elapsed_ms(), retryable=True
-            ),
-            status_code=response.get("StatusCode"),
-            request_id=metadata.get("RequestId"),
-            executed_version=response.get("ExecutedVersion"),
-            function_error=response.get("FunctionError"),
+        too_large = _failure(
+            "invalid_response", "ResponseTooLarge", str(exc), elapsed_ms(), retryable=True
         )
+        return replace(too_large, function_error=response.get("FunctionError"), **headers)
     except _DeadlinePassed:
-        return replace(
-            _failure(
-                "network_error",
-                "AnswerDeadlineExceeded",
-                f"the answer was still arriving {deadline_seconds:g} s after the call started"
-                f" (timeout_seconds + {ANSWER_MARGIN_SECONDS} s); abandoned",
-                elapsed_ms(),
-                retryable=True,
-            ),
-            status_code=response.get("StatusCode"),
-            request_id=metadata.get("RequestId"),
-            executed_version=response.get("ExecutedVersion"),
+        message = (
+            f"the answer was still arriving {deadline_seconds:g} s after the call started"
+            f" (timeout_seconds + {ANSWER_MARGIN_SECONDS} s); abandoned"
         )
-    except (bx.BotoCoreError, *NETWORK_ERRORS) as exc:
+        late = _failure(
+            "network_error", "AnswerDeadlineExceeded", message, elapsed_ms(), retryable=True
+        )
+        return replace(late, **headers)
+    except _READ_ERRORS as exc:
         # The connection broke while the answer was streaming: the function ran (or is running),
         # but its answer is lost. Keep what the headers told us.
-        return replace(
-            _from_exception(exc, elapsed_ms()),
-            status_code=response.get("StatusCode"),
-            request_id=metadata.get("RequestId"),
-            executed_version=response.get("ExecutedVersion"),
-        )
+        return replace(_from_exception(exc, elapsed_ms()), **headers)
     finally:
         stream.close()
+    return _from_answer(response, body, elapsed_ms())
 
-    status_code = response.get("StatusCode") or metadata.get("HTTPStatusCode")
+
+def _from_answer(response: dict[str, Any], body: bytes, duration_ms: int) -> InvocationResult:
+    """Classify an answer read whole: delivered, or the function's own error."""
     function_error = response.get("FunctionError")
-    common = dict(
-        status_code=status_code,
+    common: dict[str, Any] = dict(
+        status_code=response.get("StatusCode")
+        or response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
         payload=body,
         executed_version=response.get("ExecutedVersion"),
-        request_id=metadata.get("RequestId"),
+        request_id=response.get("ResponseMetadata", {}).get("RequestId"),
         retry_after=None,
-        duration_ms=elapsed_ms(),
+        duration_ms=duration_ms,
     )
     if function_error:
         # Uncaught exception, timeout, out of memory...: the payload says which. Retryable, as
@@ -296,7 +291,7 @@ def _from_exception(exc: Exception, duration_ms: int) -> InvocationResult:
 
 
 def _from_client_error(exc: bx.ClientError, duration_ms: int) -> InvocationResult:
-    response: dict[str, Any] = exc.response or {}
+    response = cast(dict[str, Any], exc.response or {})
     error = response.get("Error", {})
     metadata = response.get("ResponseMetadata", {})
     code = str(error.get("Code") or "UnknownError")

@@ -69,21 +69,7 @@ def build_lambda_client(
 
     The result is thread-safe: one client serves every worker of a sync.
     """
-    try:
-        session = _new_session(profile)
-        # Touching the profile's config now turns a missing profile into a clear error here
-        # rather than a failure on the first invoke.
-        session.get_scoped_config()
-        region = region or session.get_config_variable("region")
-    except bx.ProfileNotFound as exc:
-        raise CredentialsError(
-            f"AWS profile '{exc.kwargs.get('profile', profile)}' not found"
-        ) from exc
-    except bx.BotoCoreError as exc:
-        raise CredentialsError(f"AWS configuration could not be read: {scrub(str(exc))}") from exc
-    if not region:
-        raise CredentialsError("no AWS region: set region in the sync or AWS_DEFAULT_REGION")
-    session.set_config_variable("region", region)
+    session, region = _configured_session(profile, region)
 
     if access_key_id_env or secret_access_key_env:
         if not (access_key_id_env and secret_access_key_env):
@@ -106,7 +92,41 @@ def build_lambda_client(
             session_name=session_name,
         )
 
-    config = Config(
+    # botocore's create_client is what boto3.client() calls; going through boto3.Session would
+    # append a search path to the shared loader on every build.
+    return client_session.create_client(
+        "lambda",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=_client_config(timeout_seconds, max_pool_connections),
+    )
+
+
+def _configured_session(
+    profile: str | None, region: str | None
+) -> tuple[botocore.session.Session, str]:
+    """A session for ``profile`` and the region to use (the given one, else the profile's)."""
+    try:
+        session = _new_session(profile)
+        # Touching the profile's config now turns a missing profile into a clear error here
+        # rather than a failure on the first invoke.
+        session.get_scoped_config()
+        region = region or session.get_config_variable("region")
+    except bx.ProfileNotFound as exc:
+        raise CredentialsError(
+            f"AWS profile '{exc.kwargs.get('profile', profile)}' not found"
+        ) from exc
+    except bx.BotoCoreError as exc:
+        raise CredentialsError(f"AWS configuration could not be read: {scrub(str(exc))}") from exc
+    if not region:
+        raise CredentialsError("no AWS region: set region in the sync or AWS_DEFAULT_REGION")
+    session.set_config_variable("region", region)
+    return session, region
+
+
+def _client_config(timeout_seconds: int, max_pool_connections: int) -> Config:
+    """The client's configuration: no retries of its own, a read timeout past the function's."""
+    return Config(
         # One attempt: every retry is the runner's (see the module docstring).
         retries={"mode": "standard", "total_max_attempts": 1},
         # Lambda holds the connection for the whole run of the function; give it a margin.
@@ -117,11 +137,6 @@ def build_lambda_client(
         # firewalls from dropping the idle connection (AWS's advice for long sync invokes).
         tcp_keepalive=True,
         user_agent_extra="dbt-lambda-sync",
-    )
-    # botocore's create_client is what boto3.client() calls; going through boto3.Session would
-    # append a search path to the shared loader on every build.
-    return client_session.create_client(
-        "lambda", region_name=region, endpoint_url=endpoint_url, config=config
     )
 
 

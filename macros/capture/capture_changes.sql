@@ -26,7 +26,7 @@
   {#- `dbt build --empty` leaves the relation without rows: diffing it would plan every delivered
       row as removed. The state row says so instead, and the runner sends nothing until a build
       without --empty captures again. -#}
-  {%- set empty_build = dbt_lambda_sync.is_empty_build() -%}
+  {%- set empty_build = dbt_lambda_sync._is_empty_build() -%}
   {%- for sync in syncs if not dbt_lambda_sync.definition_problem(sync) -%}
     {%- do dbt_lambda_sync.record_empty_build(sync['name'], model.name,
         invocation_id if empty_build else none) -%}
@@ -67,21 +67,7 @@
 
 
 {#- Whether dbt runs with --empty: flags.EMPTY (dbt >= 1.8.2), else the invocation's arguments. -#}
-{% macro is_empty_build() -%}
+{% macro _is_empty_build() -%}
   {%- if flags.EMPTY -%}{{ return(true) }}{%- endif -%}
   {{ return((invocation_args_dict or {}).get('empty') is true) }}
-{%- endmacro %}
-
-
-{#-
-  Records on the sync's state row whether its model was last built with --empty (the dbt
-  invocation_id) or not (none). Only the state row: the stored plan and the snapshot stay as
-  they were.
--#}
-{% macro record_empty_build(sync_name, model_name, invocation) -%}
-  {%- do dbt_lambda_sync.ensure_state_row(sync_name, model_name) -%}
-  {%- do run_query("update " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_state')
-      ~ " set empty_build_invocation_id = "
-      ~ (dbt_lambda_sync.sql_literal(invocation) if invocation else "null")
-      ~ " where sync_name = " ~ dbt_lambda_sync.sql_literal(sync_name)) -%}
 {%- endmacro %}

@@ -6,6 +6,11 @@
   runner (`dbt-lambda-sync validate`) checks the whole definition and says more.
 -#}
 {% macro definition_problem(sync) -%}
+  {{ return(adapter.dispatch('definition_problem', 'dbt_lambda_sync')(sync)) }}
+{%- endmacro %}
+
+
+{% macro default__definition_problem(sync) -%}
   {%- if sync is not mapping -%}
     {{ return('a lambda_sync definition is not a mapping') }}
   {%- endif -%}

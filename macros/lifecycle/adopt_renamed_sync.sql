@@ -14,6 +14,7 @@
 
 
 {% macro default__adopt_renamed_sync(sync_name, model_name, renamed_from) -%}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set rel = dbt_lambda_sync.lambda_sync_relation -%}
   {%- set new = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- set old = dbt_lambda_sync.sql_literal(renamed_from) -%}

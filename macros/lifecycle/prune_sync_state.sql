@@ -9,6 +9,7 @@
 
 
 {% macro default__prune_sync_state(sync_name, now) -%}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- do run_query("update " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_errors')
       ~ " set resolved_at = cast(" ~ dbt_lambda_sync.sql_literal(now) ~ " as "

@@ -11,6 +11,7 @@
 
 
 {% macro default__skip_failed_rows(sync_name, keys, run_id, now) -%}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set errors = dbt_lambda_sync.lambda_sync_relation('lambda_sync_errors') -%}
   {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- set chosen = "sync_name = " ~ sync ~ " and resolved_at is null and operation <> "

@@ -5,6 +5,11 @@
   per-sync state belongs in this list.
 -#}
 {% macro sync_state_tables() -%}
+  {{ return(adapter.dispatch('sync_state_tables', 'dbt_lambda_sync')()) }}
+{%- endmacro %}
+
+
+{% macro default__sync_state_tables() -%}
   {{ return(['lambda_sync_snapshots', 'lambda_sync_plans', 'lambda_sync_unsettled',
              'lambda_sync_invalid_rows', 'lambda_sync_state']) }}
 {%- endmacro %}

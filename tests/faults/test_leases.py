@@ -13,7 +13,7 @@ import subprocess
 import time
 from datetime import datetime, timedelta
 
-from dbt_lambda_sync.state import this_host
+from dbt_lambda_sync.leases import this_host
 from tests.faults.conftest import (
     Deliveries,
     check_invariant,

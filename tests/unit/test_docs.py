@@ -121,6 +121,23 @@ def test_relative_links_resolve(path: Path) -> None:
     assert not broken, broken
 
 
+REPOSITORY_PATH = re.compile(r"[\w.-]+(?:/[\w.*-]+)+/?")
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_repository_paths_in_inline_code_exist(path: Path) -> None:
+    """`macros/state/x.sql`, `engine/retry.py`: a path the docs name is still there."""
+    bases = (ROOT, ROOT / "dbt_lambda_sync")
+    missing = []
+    for code in re.findall(r"`([^`\n]+)`", FENCE.sub("", path.read_text(encoding="utf-8"))):
+        if not REPOSITORY_PATH.fullmatch(code):
+            continue
+        base = next((b for b in bases if (b / code.split("/")[0]).is_dir()), None)
+        if base is not None and not list(base.glob(code.rstrip("/"))):
+            missing.append(code)  # paths outside the repository (target/, logs/) are skipped
+    assert not missing, f"{path.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
 def _declared_syncs(document: Any) -> Iterator[Any]:
     """Every sync definition under a `lambda_sync` key, at any depth of a YAML document."""
     if isinstance(document, dict):
@@ -331,3 +348,20 @@ def test_configuration_documents_every_property_with_its_default() -> None:
         if (problem := _type_problem(spec, rows[key][1]))
     ]
     assert not wrong_types, wrong_types
+
+
+def test_tables_page_lists_the_columns_of_the_sources() -> None:
+    """docs/tables.md and models/lambda_sync_sources.yml (checked against the DDL) agree."""
+    sources = yaml.safe_load((ROOT / "models" / "lambda_sync_sources.yml").read_text("utf-8"))
+    page = (ROOT / "docs" / "tables.md").read_text(encoding="utf-8")
+    for table in sources["sources"][0]["tables"]:
+        section = re.search(rf"^## `{table['name']}`.*?\n(.*?)(?=^## )", page, re.S | re.M)
+        assert section, f"docs/tables.md has no section for {table['name']}"
+        documented = {
+            name
+            for line in section.group(1).splitlines()
+            if line.startswith("| `")
+            for name in re.findall(r"`(\w+)`", line.split("|")[1])
+        }
+        declared = {column["name"] for column in table["columns"]}
+        assert documented == declared, (table["name"], declared ^ documented)

@@ -17,19 +17,14 @@ from typing import Any
 
 import pytest
 
+from dbt_lambda_sync.checkpoint import Checkpoint, Failure, InvocationRecord
 from dbt_lambda_sync.engine.invoker import InvocationResult
 from dbt_lambda_sync.errors import FunctionUnavailable, Interrupted, PlanReplaced
 from dbt_lambda_sync.events import OVERSIZED_REASON
+from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary, RunSummary
 from dbt_lambda_sync.runner import RunOptions, SyncRunner
-from dbt_lambda_sync.state import (
-    Checkpoint,
-    Failure,
-    InvocationRecord,
-    LeaseHolder,
-    RunCounters,
-    StateRow,
-)
+from dbt_lambda_sync.state import RunCounters, StateRow
 
 OPERATIONS = ("removed", "changed", "added")
 

@@ -8,6 +8,12 @@
   Called by compute_plan before it deletes the old plan, in its transaction.
 -#}
 {% macro carry_unsettled(sync_name) -%}
+  {{ return(adapter.dispatch('carry_unsettled', 'dbt_lambda_sync')(sync_name)) }}
+{%- endmacro %}
+
+
+{% macro default__carry_unsettled(sync_name) -%}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
   {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
   {%- set unsettled = dbt_lambda_sync.lambda_sync_relation('lambda_sync_unsettled') -%}

@@ -1,0 +1,25 @@
+{#-
+  A temporary table of the capture, dropped before compute_plan returns. Schema-qualified where
+  the adapter allows, so that a table of the same name in the target schema is never touched.
+-#}
+{% macro capture_temp_relation(name) -%}
+  {{ return(adapter.dispatch('capture_temp_relation', 'dbt_lambda_sync')(name)) }}
+{%- endmacro %}
+
+
+{#- The bare name: standard SQL has no schema that holds only a session's temporary tables. -#}
+{% macro default__capture_temp_relation(name) -%}
+  {{ return(name) }}
+{%- endmacro %}
+
+
+{#- PostgreSQL: the session's temporary schema. -#}
+{% macro postgres__capture_temp_relation(name) -%}
+  {{ return('pg_temp.' ~ name) }}
+{%- endmacro %}
+
+
+{#- DuckDB: the temp catalog's schema. -#}
+{% macro duckdb__capture_temp_relation(name) -%}
+  {{ return('temp.main.' ~ name) }}
+{%- endmacro %}

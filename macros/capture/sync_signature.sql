@@ -1,0 +1,29 @@
+{#-
+  What the snapshot's rows depend on besides the model's values: the key column's name and how
+  its values render as text (the snapshot's primary_key), and the names of the columns sent.
+  Types that render alike share a name (every integer type, every varchar and text type); a key
+  with a time zone renders in the session's TimeZone, so that is part of it.
+-#}
+{% macro sync_signature(columns) -%}
+  {{ return(adapter.dispatch('sync_signature', 'dbt_lambda_sync')(columns)) }}
+{%- endmacro %}
+
+
+{#- current_setting('TimeZone'): PostgreSQL's, which DuckDB answers too. -#}
+{% macro default__sync_signature(columns) -%}
+  {%- set key = columns[0] -%}
+  {%- set type = key.data_type | lower -%}
+  {%- if type in ['tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint', 'int2', 'int4',
+                  'int8', 'utinyint', 'usmallint', 'uinteger', 'ubigint', 'uhugeint'] -%}
+    {%- set type = 'integer' -%}
+  {%- elif type in ['text', 'string'] or type.startswith('varchar')
+        or type.startswith('character varying') -%}
+    {%- set type = 'text' -%}
+  {%- elif 'with time zone' in type or type in ['timestamptz', 'timetz'] -%}
+    {%- set zone = run_query("select current_setting('TimeZone')").columns[0].values()[0]
+        if execute else '' -%}
+    {%- set type = type ~ ', TimeZone ' ~ zone -%}
+  {%- endif -%}
+  {{ return({'key': key.name ~ ' (' ~ type ~ ')',
+             'columns': columns | map(attribute='name') | join(', ')}) }}
+{%- endmacro %}

@@ -1,0 +1,33 @@
+{#-
+  The rows the runner sends are rendered as JSON text by the warehouse, once, so the runner never
+  parses or re-encodes a row: SELECT primary_key (as text), row_json from a relation, for the given
+  dbt Column objects (json_value shapes each column, row_to_json_text the row).
+  The subquery's alias names the whole row (row_to_json / to_json of it): a column of the same
+  name would be taken instead (DuckDB sends that column's value as the row, PostgreSQL fails), so
+  the alias is one no selected column has.
+-#}
+{% macro row_json_select(relation, columns, primary_key_column) -%}
+  {{ return(adapter.dispatch('row_json_select', 'dbt_lambda_sync')(
+      relation, columns, primary_key_column)) }}
+{%- endmacro %}
+
+
+{% macro default__row_json_select(relation, columns, primary_key_column) -%}
+  {%- set taken = columns | map(attribute='name') | map('lower') | list -%}
+  {%- set aliases = ['dls_row'] -%}
+  {%- for column in columns -%}{%- do aliases.append('dls_row_' ~ loop.index) -%}{%- endfor -%}
+  {%- set row = aliases | reject('in', taken) | first -%}
+  {%- set sql -%}
+  select
+    cast({{ row }}.{{ dbt_lambda_sync.quote_identifier(primary_key_column.name) }} as {{ dbt.type_string() }}) as primary_key,
+    {{ dbt_lambda_sync.row_to_json_text(row) }} as row_json
+  from (
+    select
+      {%- for column in columns %}
+      {{ dbt_lambda_sync.json_value(column) }} as {{ dbt_lambda_sync.quote_identifier(column.name) }}{{ "," if not loop.last }}
+      {%- endfor %}
+    from {{ relation }}
+  ) as {{ row }}
+  {%- endset -%}
+  {{ return(sql) }}
+{%- endmacro %}
