@@ -103,6 +103,12 @@ class SyncProject(DbtProject):
         self.model("customers", CUSTOMERS_SQL, self.sync_config(**sync) if syncs is None else syncs)
         self.build()
 
+    def rename_sync(self, new: str, *, old: str = "crm_customers", **sync: Any) -> None:
+        """Declare ``customers``' only sync as ``new``, adopting ``old``'s state, and build."""
+        config = self.sync_config(name=new, renamed_from=old, **sync)
+        self.model("customers", CUSTOMERS_SQL, config)
+        self.build()
+
     def sync_config(self, **overrides: Any) -> dict[str, Any]:
         config = {
             "name": "crm_customers",

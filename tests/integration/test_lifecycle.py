@@ -132,12 +132,7 @@ def test_orphaned_syncs_prune_and_renamed_from(project: SyncProject) -> None:
     project.run(expect=1)
 
     # old_list is removed, crm_customers is renamed crm_people (adopting its state)
-    project.model(
-        "customers",
-        MODEL_SQL,
-        project.sync_config(name="crm_people", renamed_from="crm_customers", **base),
-    )
-    project.build()
+    project.rename_sync("crm_people", **base)
     syncs = {s["name"]: s for s in cli_json(project, "status")["syncs"]}
     assert set(syncs) == {"crm_customers", "crm_people", "old_list"}
     assert (syncs["old_list"]["orphaned"], syncs["old_list"]["renamed_to"]) == (True, None)

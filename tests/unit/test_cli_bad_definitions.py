@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,6 +27,7 @@ from dbt_lambda_sync.cli import validate as validate_module
 from dbt_lambda_sync.definitions import ModelRef
 from dbt_lambda_sync.errors import WarehouseError
 from dbt_lambda_sync.project import Project
+from tests.unit.test_definitions import model as model_of
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crm-upsert:prod"
 ROLE = "arn:aws:iam::123456789012:role/lambda-sync"
@@ -338,16 +339,8 @@ class Calls:
 
 
 def model_ref(name: str, lambda_sync: Any) -> ModelRef:
-    return ModelRef(
-        unique_id=f"model.shop.{name}",
-        name=name,
-        database="analytics",
-        schema="marts",
-        identifier=name,
-        package_name="shop",
-        meta={"lambda_sync": lambda_sync, "owner": "data-team"},
-        columns=("customer_id", "email"),
-    )
+    ref = model_of(lambda_sync, name=name, columns=("customer_id", "email"))
+    return replace(ref, meta={**ref.meta, "owner": "data-team"})  # other meta keys
 
 
 @pytest.fixture
