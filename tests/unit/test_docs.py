@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 README_MAX_BYTES = 12 * 1024
 DOCS = sorted(
-    [README, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md"]
+    [README, *(ROOT / name for name in ("CONTRIBUTING.md", "CHANGELOG.md"))]
+    + [ROOT / "bench" / "README.md", ROOT / "examples" / "DEPLOYING.md"]
     + list((ROOT / "docs").glob("*.md"))
 )
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
