@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 README_MAX_BYTES = 12 * 1024
 DOCS = sorted(
-    [README, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", ROOT / "bench" / "README.md"]
+    [README, *(ROOT / name for name in ("CONTRIBUTING.md", "CHANGELOG.md"))]
+    + [ROOT / "bench" / "README.md", ROOT / "examples" / "DEPLOYING.md"]
     + list((ROOT / "docs").glob("*.md"))
 )
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
@@ -365,3 +366,23 @@ def test_tables_page_lists_the_columns_of_the_sources() -> None:
         }
         declared = {column["name"] for column in table["columns"]}
         assert documented == declared, (table["name"], declared ^ documented)
+
+
+def test_architecture_lists_every_module_of_the_package() -> None:
+    """Each module of dbt_lambda_sync (and engine/) has its row in docs/architecture.md."""
+    package = ROOT / "dbt_lambda_sync"
+    modules = {
+        str(path.relative_to(package))
+        for path in [*package.glob("*.py"), *package.glob("engine/*.py")]
+        if path.name != "__init__.py"
+    }
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {
+        name
+        for line in page.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([^`]+)`", line.split("|")[1])
+    }
+    assert not modules - rows, f"add a row to docs/architecture.md for {sorted(modules - rows)}"
+    gone = {row for row in rows if row.endswith(".py") and not (package / row).exists()}
+    assert not gone, f"docs/architecture.md lists modules that are gone: {sorted(gone)}"
