@@ -387,3 +387,10 @@ def test_architecture_lists_every_module_of_the_package() -> None:
     assert not modules - rows, f"add a row to docs/architecture.md for {sorted(modules - rows)}"
     gone = {row for row in rows if row.endswith(".py") and not (package / row).exists()}
     assert not gone, f"docs/architecture.md lists modules that are gone: {sorted(gone)}"
+
+
+def test_contributing_describes_every_make_target() -> None:
+    page = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    described = set(re.findall(r"^\| `make ([\w-]+)` \|", page, re.MULTILINE))
+    targets = {t for t in _makefile_targets() if not t.startswith(".")}  # not .PHONY
+    assert targets <= described, f"CONTRIBUTING.md lacks make {sorted(targets - described)}"
