@@ -394,3 +394,18 @@ def test_contributing_describes_every_make_target() -> None:
     described = set(re.findall(r"^\| `make ([\w-]+)` \|", page, re.MULTILINE))
     targets = {t for t in _makefile_targets() if not t.startswith(".")}  # not .PHONY
     assert targets <= described, f"CONTRIBUTING.md lacks make {sorted(targets - described)}"
+
+
+def test_cli_page_has_a_section_per_command_and_names_every_option() -> None:
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## `([\w-]+)", page, re.MULTILINE))
+    missing = [name for name in cli_main.commands if name not in sections]
+    assert not missing, f"docs/cli.md has no section for {missing}"
+    options = {
+        f"{name} {option}"
+        for name, command in cli_main.commands.items()
+        for param in command.params
+        for option in param.opts
+        if option.startswith("--") and f"`{option}" not in page
+    }
+    assert not options, f"docs/cli.md never names {sorted(options)}"
