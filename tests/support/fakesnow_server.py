@@ -15,6 +15,7 @@ runs the SQL as dbt sends it. ``--no-workarounds`` starts stock fakesnow, to see
 from __future__ import annotations
 
 import argparse
+import threading
 from typing import Any
 
 import fakesnow.arrow
@@ -55,30 +56,65 @@ def qualify_merge_insert_values(expression: exp.Expr) -> exp.Expr:
     return expression
 
 
-def unqualify_temporary_table(expression: exp.Expr) -> exp.Expr:
+def unqualify_temporary_tables(expression: exp.Expr, temporary: set[str]) -> exp.Expr:
     """fakesnow gap: ``create temporary table DB.SCHEMA.x`` fails with "TEMPORARY table names
     can only use the temp catalog" (DuckDB keeps temporary tables in a catalog of their own).
-    Snowflake accepts the qualified name; DuckDB needs it bare.
+    Snowflake accepts the qualified name, and dbt then reads, describes and merges from it
+    qualified: name the session's temporary tables bare (DuckDB looks in the temp catalog first).
+    ``temporary`` is the session's set of them, kept up to date here.
     """
-    if not (
+    if (
         isinstance(expression, exp.Create)
         and expression.args.get("kind") == "TABLE"
         and expression.find(exp.TemporaryProperty)
     ):
-        return expression
-    table = expression.this.this if isinstance(expression.this, exp.Schema) else expression.this
-    if isinstance(table, exp.Table):
-        table.set("catalog", None)
-        table.set("db", None)
+        created = (
+            expression.this.this if isinstance(expression.this, exp.Schema) else expression.this
+        )
+        if isinstance(created, exp.Table):
+            temporary.add(_table_key(created))
+    for table in expression.find_all(exp.Table):
+        if (table.args.get("catalog") or table.args.get("db")) and _table_key(table) in temporary:
+            table.set("catalog", None)
+            table.set("db", None)
+    if isinstance(expression, exp.Drop) and isinstance(expression.this, exp.Table):
+        temporary.discard(_table_key(expression.this))
     return expression
+
+
+def _table_key(table: exp.Table) -> str:
+    """A table's name as Snowflake resolves it: unquoted names fold to upper case."""
+    identifier = table.this
+    quoted = isinstance(identifier, exp.Identifier) and identifier.quoted
+    return table.name if quoted else table.name.upper()
+
+
+_session = threading.local()  # the connection whose statement this thread is parsing
+
+
+def remember_session(execute: Any) -> Any:
+    """Wrap the cursor's ``execute`` so the parser below knows the session (for workaround 2)."""
+
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _session.connection = self._conn  # noqa: SLF001
+        try:
+            return execute(self, *args, **kwargs)
+        finally:
+            _session.connection = None
+
+    return run
 
 
 def rewrite_before_translation(parse_one: Any) -> Any:
     """Wrap fakesnow's parser so workarounds 1 and 2 see each statement before fakesnow does."""
 
     def parse(sql: str, *args: Any, **kwargs: Any) -> exp.Expr:
-        expression = parse_one(sql, *args, **kwargs)
-        return unqualify_temporary_table(qualify_merge_insert_values(expression))
+        expression = qualify_merge_insert_values(parse_one(sql, *args, **kwargs))
+        connection = getattr(_session, "connection", None)
+        if connection is None:
+            return expression
+        temporary = connection.__dict__.setdefault("temporary_tables_of_workaround", set())
+        return unqualify_temporary_tables(expression, temporary)
 
     return parse
 
@@ -160,6 +196,8 @@ def keep_null_timestamps(timestamp_to_sf_struct: Any) -> Any:
 def apply_workarounds() -> None:
     """Install every workaround above into the imported fakesnow."""
     fakesnow.cursor.parse_one = rewrite_before_translation(fakesnow.cursor.parse_one)
+    cursor = fakesnow.cursor.FakeSnowflakeCursor
+    cursor.execute = remember_session(cursor.execute)  # type: ignore[method-assign]
     fakesnow.transforms.extract_comment_on_table = drop_empty_table_comment(
         fakesnow.transforms.extract_comment_on_table
     )
