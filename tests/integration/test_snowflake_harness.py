@@ -80,6 +80,14 @@ def create_in_transaction(connection: Any) -> Any:
     return query(connection, f"select A from {DATABASE}.GAPS.TX")
 
 
+def varchar_table_in_transaction(connection: Any) -> Any:
+    query(connection, "begin")
+    query(connection, f"create or replace table {DATABASE}.GAPS.TV (ID int, NAME varchar)")
+    query(connection, f"insert into {DATABASE}.GAPS.TV values (1, 'a')")
+    query(connection, "commit")
+    return query(connection, f"select ID, NAME from {DATABASE}.GAPS.TV")
+
+
 def null_timestamp(connection: Any) -> Any:
     return query(connection, "select null::timestamp_ntz as T, '2024-01-02'::timestamp_ntz as U")
 
@@ -93,6 +101,10 @@ GAPS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "merge insert values are ambiguous": (merge_insert_values, [(1, "b"), (2, "c")]),
     "qualified temporary table": (qualified_temporary_table, [(1,)]),
     "table comment written in a transaction": (create_in_transaction, [(1,)]),
+    "varchar column length written in a transaction": (
+        varchar_table_in_transaction,
+        [(1, "a")],
+    ),
     "null timestamp read as 1970-01-01": (null_timestamp, [(None, datetime(2024, 1, 2))]),
 }
 
@@ -112,7 +124,7 @@ def server() -> Iterator[FakesnowServer]:
 @pytest.mark.parametrize("gap", list(GAPS))
 def test_stock_fakesnow_has_the_gap(stock_server: FakesnowServer, gap: str) -> None:
     statements, right = GAPS[gap]
-    connection = connect(stock_server, schema="GAPS", timeout=5)
+    connection = connect(stock_server, schema="GAPS", timeout=3)
     try:
         try:
             answer = statements(connection)

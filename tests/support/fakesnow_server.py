@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 QUERY_PATH = "/queries/v1/query-request"
+DEFAULT_TEXT_LENGTH = 16777216  # a varchar without a length, in Snowflake and in fakesnow
 
 
 # --- 1 and 2: statements dbt-snowflake sends that fakesnow's SQL translation rejects -------------
@@ -119,7 +120,7 @@ def rewrite_before_translation(parse_one: Any) -> Any:
     return parse
 
 
-# --- 3: a table comment recorded in a second database ---------------------------------------------
+# --- 3 and 6: table metadata recorded in a second database -----------------------------------
 
 
 def drop_empty_table_comment(extract_comment_on_table: Any) -> Any:
@@ -134,6 +135,28 @@ def drop_empty_table_comment(extract_comment_on_table: Any) -> Any:
         comment = result.args.get("table_comment")
         if comment is not None and comment[1] is None:
             del result.args["table_comment"]
+        return result
+
+    return extract
+
+
+def drop_default_text_lengths(extract_text_length: Any) -> Any:
+    """fakesnow gap: ``create table`` (or ``alter table add column``) with a ``varchar`` column
+    records the column's length in the metadata database, so inside a transaction it fails like
+    workaround 3 (seen as an "Unhandled exception"). A bare ``varchar`` has Snowflake's default
+    length, which fakesnow's ``describe`` reports anyway: record only explicit lengths. (An
+    explicit ``varchar(n)`` created inside a transaction still fails.)
+    """
+
+    def extract(expression: exp.Expr) -> exp.Expr:
+        result = extract_text_length(expression)
+        lengths = result.args.get("text_lengths")
+        if lengths:
+            explicit = [(name, size) for name, size in lengths if size != DEFAULT_TEXT_LENGTH]
+            if explicit:
+                result.args["text_lengths"] = explicit
+            else:
+                del result.args["text_lengths"]
         return result
 
     return extract
@@ -200,6 +223,9 @@ def apply_workarounds() -> None:
     cursor.execute = remember_session(cursor.execute)  # type: ignore[method-assign]
     fakesnow.transforms.extract_comment_on_table = drop_empty_table_comment(
         fakesnow.transforms.extract_comment_on_table
+    )
+    fakesnow.transforms.extract_text_length = drop_default_text_lengths(
+        fakesnow.transforms.extract_text_length
     )
     fakesnow.arrow.timestamp_to_sf_struct = keep_null_timestamps(
         fakesnow.arrow.timestamp_to_sf_struct
