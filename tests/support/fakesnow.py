@@ -16,7 +16,14 @@ it covers). Things to know about fakesnow (0.12.1), checked by experiment:
   created at login. Give each test a schema of its own, or restart the server to reset.
 - It needs ``snowflake-connector-python`` but does not depend on it; 5.x removed a module it
   imports, hence the ``<5`` pin below.
-- ``hash()`` is DuckDB's, ``typeof`` always says JSON, and there is no GRANT, ``alter session``,
+- Temporary tables are private to their session, as on Snowflake. DML inside ``begin`` ...
+  ``commit``/``rollback`` behaves; DDL does not commit the open transaction (Snowflake's does).
+- Two sessions writing the same row in open transactions: the second write fails at once
+  (DuckDB's optimistic concurrency) where Snowflake would wait for the first to commit.
+- A ``varchar(n)`` column created inside a transaction still fails (see workaround 6).
+- ``hash()`` is DuckDB's (compare hashes inside SQL only; a result above 2^63 cannot be sent
+  back), ``md5_number_lower64`` and ``object_keys`` fail, ``typeof`` always says JSON, views are in
+  ``information_schema.views`` but not ``.tables``, and there is no GRANT, ``alter session``,
   scripting or ``swap with``: SQL that passes here is not proven on Snowflake.
 """
 
