@@ -13,10 +13,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "dbt_lambda_sync"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 
-# Being split in issue 11 (other branches); the lead empties these lists after merging.
-MODULES_BEING_SPLIT: set[str] = set()
-FUNCTIONS_BEING_SPLIT: set[str] = set()
-
 
 def modules() -> list[Path]:
     """Every module of the package."""
@@ -51,7 +47,7 @@ def test_no_module_is_over_500_lines() -> None:
         for path in modules()
         if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
     }
-    assert set(long) <= MODULES_BEING_SPLIT, long
+    assert not long, long
 
 
 def test_no_function_is_over_60_lines() -> None:
@@ -61,13 +57,4 @@ def test_no_function_is_over_60_lines() -> None:
         for function, lines in functions(path)
         if lines > MAX_FUNCTION_LINES
     }
-    assert set(long) <= FUNCTIONS_BEING_SPLIT, long
-
-
-def test_the_allow_lists_name_real_offenders_only() -> None:
-    """A split that landed must leave the lists: they only ever shrink."""
-    for module in MODULES_BEING_SPLIT:
-        assert (PACKAGE / module).exists(), module
-    for function in FUNCTIONS_BEING_SPLIT:
-        module, qualified = function.split(":")
-        assert qualified in dict(functions(PACKAGE / module)), function
+    assert not long, long

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from dbt_lambda_sync import arns
 from dbt_lambda_sync.definitions import (
@@ -717,49 +715,6 @@ def test_select_unknown_names_every_unknown_and_lists_known_syncs() -> None:
     assert info.value.exit_code == 2
 
 
-# --- the schema file -----------------------------------------------------------------------------
-
-
-def test_schema_is_valid_draft_2020_12() -> None:
-    schema = sync_definition_schema()
-    Draft202012Validator.check_schema(schema)
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-
-
-def test_schema_is_closed_and_documented_everywhere() -> None:
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "object":
-                assert node.get("additionalProperties") is False, where
-            for key, sub in node.get("properties", {}).items():
-                if sub is not False:
-                    assert "description" in sub, f"{where}.{key}"
-            for key, sub in node.items():
-                walk(sub, f"{where}.{key}")
-        elif isinstance(node, list):
-            for i, sub in enumerate(node):
-                walk(sub, f"{where}[{i}]")
-
-    walk(sync_definition_schema(), "$")
-
-
-def test_schema_patterns_are_the_parser_patterns() -> None:
-    props = sync_definition_schema()["properties"]
-    creds = props["credentials"]["properties"]
-    assert props["function"]["pattern"] == arns.FUNCTION_PATTERN
-    assert props["region"]["pattern"] == arns.REGION_PATTERN
-    assert creds["role_arn"]["pattern"] == arns.ROLE_ARN_PATTERN
-    assert creds["external_id"]["pattern"] == arns.EXTERNAL_ID_PATTERN
-    assert creds["access_key_id_env"]["pattern"] == arns.ENV_VAR_PATTERN
-    assert creds["secret_access_key_env"]["pattern"] == arns.ENV_VAR_PATTERN
-    assert re.fullmatch(props["name"]["pattern"], "crm_customers")
-
-
-def test_schema_copy_is_independent() -> None:
-    sync_definition_schema()["properties"].clear()
-    assert "name" in sync_definition_schema()["properties"]
-
-
 # --- the one lenient reader -----------------------------------------------------------------------
 
 
@@ -779,16 +734,3 @@ def test_declared_entries_reads_every_shape_without_judging() -> None:
     assert declared_entries({"lambda_sync": "crm"}) == [("lambda_sync", "crm")]
     meta = {"lambda_sync": [one, {"name": 7}, {"function": "f"}, "x", {"name": "erp"}]}
     assert named_entries(meta) == [one, {"name": "erp"}]
-
-
-def test_defaults_come_from_the_schema() -> None:
-    from dbt_lambda_sync.definition_schema import schema_default, with_defaults
-
-    assert schema_default("batch_size") == 1
-    assert schema_default("retries", "attempts") == 3
-    filled = with_defaults({"name": "crm", "retries": {"mode": "next_run"}})
-    assert filled["retries"] == {"mode": "next_run", "attempts": 3}
-    assert filled["initial_sync"] == "backfill" and filled["timeout_seconds"] == 900
-    assert "rate_limit" not in filled and "credentials" not in filled
-    with pytest.raises(KeyError):
-        schema_default("name")
