@@ -30,16 +30,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import fcntl
-import hashlib
 import io
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -50,12 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.service import Service
+from tests.support.tool_venv import die_with_parent, ensure_tool, free_port, stop_group
 
 # The version the project's tests are written against (see the quirks above); bump deliberately.
 MINISTACK_VERSION = "1.5.33"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ACCOUNT_ID = "000000000000"
-_MARKER = ".created-for-dbt-lambda-sync-tests"
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::{account}:role/lambda-test"  # ministack does not check the role exists
@@ -70,73 +64,12 @@ def ministack_venv() -> Path:
 def ensure_ministack(venv: Path | None = None, *, say: Callable[[str], object] = print) -> Path:
     """Return the ``ministack`` executable, creating its virtualenv first if it is missing.
 
-    Safe to call from several processes at once (pytest-xdist, the demo): a file lock serialises
-    the installation. ``say`` tells the user an installation is starting.
+    Its exact botocore pin would fight the project's: it gets a virtualenv of its own
+    (tool_venv.ensure_tool, safe from several processes at once).
     """
-    venv = venv or ministack_venv()
-    executable = venv / "bin" / "ministack"
-    if executable.exists():
-        return executable
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    # The lock lives in the temp dir, keyed by the venv's path: nothing stray in the repo.
-    digest = hashlib.sha1(str(venv.resolve()).encode()).hexdigest()[:12]
-    lock_path = Path(tempfile.gettempdir()) / f"dbt-lambda-sync-ministack-venv-{digest}.lock"
-    marker = venv / _MARKER
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if executable.exists():  # another process installed it while we waited
-            return executable
-        if venv.exists() and any(venv.iterdir()) and not marker.exists():
-            # Never install ministack (and its pinned botocore) into someone else's environment.
-            raise RuntimeError(
-                f"{venv} exists but has no bin/ministack and was not created by these tests: "
-                "remove it, or point MINISTACK_VENV at a ministack virtualenv or a new directory"
-            )
-        say(f"installing ministack=={MINISTACK_VERSION} into {venv} (first run only)")
-        if not (venv / "bin" / "python").exists():
-            _run([sys.executable, "-m", "venv", str(venv)], f"create a virtualenv in {venv}")
-            marker.write_text(
-                "created by tests/support/ministack.py for ministack; safe to delete\n"
-            )
-        _run(
-            [
-                str(venv / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"ministack=={MINISTACK_VERSION}",
-            ],
-            f"install ministack=={MINISTACK_VERSION} into {venv}",
-        )
-    if not executable.exists():
-        raise RuntimeError(f"installed ministack but {executable} does not exist")
-    return executable
-
-
-def _run(command: list[str], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"could not {what} (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: on Linux, get SIGTERM when the parent dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass  # best effort: atexit still covers ordinary exits
+    return ensure_tool(
+        venv or ministack_venv(), [f"ministack=={MINISTACK_VERSION}"], "ministack", say=say
+    )
 
 
 def zip_handler(source: str, filename: str = "app.py") -> bytes:
@@ -192,7 +125,7 @@ class Ministack(Service):
         raise RuntimeError(f"ministack did not start: {last_error}")
 
     def _launch(self, executable: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(
             {
@@ -222,10 +155,10 @@ class Ministack(Service):
             stderr=subprocess.STDOUT,
             # Its own process group, so stop() also ends the handler subprocesses it spawned.
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         # A test session that ends without calling stop() (an exception, a forgotten fixture)
-        # must not leave the server running; SIGKILL of the parent is _die_with_parent's job.
+        # must not leave the server running; SIGKILL of the parent is die_with_parent's job.
         atexit.register(self.stop)
         self._wait_ready()
 
@@ -252,19 +185,9 @@ class Ministack(Service):
     def stop(self) -> None:
         atexit.unregister(self.stop)
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
         if process is not None:
-            # Handlers may outlive the server in the same group; end them too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+            # Handlers may outlive the server in the same group: stop_group ends them too.
+            stop_group(process)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
