@@ -44,4 +44,4 @@ lint: install
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .venv-ministack .pytest_cache
+	rm -rf $(VENV) .venv-ministack .venv-fakesnow .pytest_cache

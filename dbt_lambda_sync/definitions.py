@@ -20,7 +20,6 @@ from typing import Any
 
 from dbt_lambda_sync.arns import FunctionRef
 from dbt_lambda_sync.definition_problems import (
-    LITERAL_CREDENTIALS_MESSAGE,
     Path,
     definition_issues,
     field_name,
@@ -28,21 +27,15 @@ from dbt_lambda_sync.definition_problems import (
     plain,
     usable_name,
 )
-from dbt_lambda_sync.definition_schema import (
-    schema_default,
-    sync_definition_schema,
-    with_defaults,
-)
+from dbt_lambda_sync.definition_schema import schema, schema_default, with_defaults
 from dbt_lambda_sync.errors import DefinitionError, Problem, UsageError
 from dbt_lambda_sync.vocabulary import OPERATIONS
 
 __all__ = [
     "INITIAL_SYNC_MODES",
-    "LITERAL_CREDENTIALS_MESSAGE",
     "META_KEY",
     "RATE_PERIODS",
     "RETRY_MODES",
-    "TRIGGERS",
     "CredentialsConfig",
     "ModelRef",
     "RateLimit",
@@ -55,14 +48,18 @@ __all__ = [
     "parse_model_syncs",
     "resolve_column",
     "select_definitions",
-    "sync_definition_schema",
 ]
 
 META_KEY = "lambda_sync"
-TRIGGERS = OPERATIONS
-INITIAL_SYNC_MODES = ("backfill", "skip")
-RETRY_MODES = ("immediate", "next_run")
-RATE_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+# The choices come from the schema (its enums); only what they mean in seconds lives here.
+INITIAL_SYNC_MODES: tuple[str, ...] = tuple(schema()["properties"]["initial_sync"]["enum"])
+RETRY_MODES: tuple[str, ...] = tuple(
+    schema()["properties"]["retries"]["properties"]["mode"]["enum"]
+)
+_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+RATE_PERIODS = {
+    per: _SECONDS[per] for per in schema()["properties"]["rate_limit"]["properties"]["per"]["enum"]
+}
 
 
 def _default(*path: str) -> Callable[[], Any]:
@@ -192,7 +189,7 @@ class SyncDefinition:
             "function_name": self.function.function_name,
             "qualifier": self.function.qualifier,
             "primary_key": self.primary_key,
-            "triggers": [t for t in TRIGGERS if t in self.triggers],
+            "triggers": [t for t in OPERATIONS if t in self.triggers],
             "initial_sync": self.initial_sync,
             "columns": list(self.columns) if self.columns is not None else None,
             "batch_size": self.batch_size,

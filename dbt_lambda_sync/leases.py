@@ -1,7 +1,9 @@
 """Who holds a sync's lease, and whether that holder is still alive.
 
 The lease itself (lease_holder, lease_expires_at, lease_host, lease_pid in lambda_sync_state) is
-taken and renewed by ``state.SyncState``; a holder is a value, never a string parsed back.
+taken and renewed by ``state.SyncState``; in code a holder is a value. The state table has no
+run-id column, so ``LeaseHolder.stored`` recovers the run id from the label ``this_process``
+wrote, in this one place.
 """
 
 from __future__ import annotations

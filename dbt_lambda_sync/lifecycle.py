@@ -18,6 +18,7 @@ from dbt_lambda_sync.errors import SyncError, UsageError
 from dbt_lambda_sync.history import DeclaredSync, History
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.state import SyncState, sql_time
+from dbt_lambda_sync.vocabulary import DUPLICATE
 from dbt_lambda_sync.warehouse import Warehouse
 
 LEASE_SECONDS = 60
@@ -69,7 +70,7 @@ def skip_failures(
         )
         failing = dict(rows)
         if keys is None:
-            chosen = sorted(k for k, op in failing.items() if op != "duplicate")
+            chosen = sorted(k for k, op in failing.items() if op != DUPLICATE)
         else:
             chosen = list(dict.fromkeys(keys))
             _check_skippable(sync, chosen, failing)
@@ -87,7 +88,7 @@ def skip_failures(
 
 def _check_skippable(sync: DeclaredSync, keys: Sequence[str], failing: dict[str, str]) -> None:
     unknown = [k for k in keys if k not in failing]
-    duplicates = [k for k in keys if failing.get(k) == "duplicate"]
+    duplicates = [k for k in keys if failing.get(k) == DUPLICATE]
     problems = []
     if unknown:
         shown = ", ".join(repr(k) for k in unknown[:10]) + (" ..." if len(unknown) > 10 else "")

@@ -17,7 +17,7 @@ from dbt_lambda_sync.errors import DefinitionError, KeyChanged, SyncError, Usage
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary
 from dbt_lambda_sync.state import StateRow, SyncState, sql_time
-from dbt_lambda_sync.vocabulary import ADDED, CHANGED, REMOVED
+from dbt_lambda_sync.vocabulary import ADDED, CHANGED, DUPLICATE, REMOVED
 from dbt_lambda_sync.warehouse import Warehouse
 
 
@@ -265,7 +265,7 @@ class PlanStore:
         summary = self._plan_summary(
             first_run=True,
             invalid=int(null_keys) + int(duplicate_rows),
-            counts={ADDED: int(added), "duplicate": int(duplicate_keys)},
+            counts={ADDED: int(added), DUPLICATE: int(duplicate_keys)},
         )
         return dataclasses.replace(summary, reason="full_refresh"), str(queries["rows"])
 
@@ -289,7 +289,7 @@ class PlanStore:
             removed=pending(REMOVED),
             invalid=invalid,
             first_run=first_run,
-            duplicate_keys=counts.get("duplicate", 0),
+            duplicate_keys=counts.get(DUPLICATE, 0),
         )
 
 

@@ -35,7 +35,15 @@ from dbt_lambda_sync.plan_store import PlanStore
 from dbt_lambda_sync.reporting import NullReporter, PlanSummary, Reporter, RunSummary
 from dbt_lambda_sync.state import DUPLICATE_KEY_REASON, RunCounters
 from dbt_lambda_sync.stores import PlanSource, SyncStore
-from dbt_lambda_sync.vocabulary import DRY_RUN, FAILED, INTERRUPTED, PARTIAL, SKIPPED, SUCCESS
+from dbt_lambda_sync.vocabulary import (
+    DRY_RUN,
+    DUPLICATE,
+    FAILED,
+    INTERRUPTED,
+    PARTIAL,
+    SKIPPED,
+    SUCCESS,
+)
 from dbt_lambda_sync.warehouse import Warehouse
 
 
@@ -114,7 +122,8 @@ class SyncRunner:
         self.now = now or utcnow
         self.stops = stops or process_stops
         if store is None or plans is None:
-            assert warehouse is not None, "a warehouse, or both a store and plans"
+            if warehouse is None:
+                raise TypeError("SyncRunner needs a warehouse, or both a store and plans")
             plan_store = PlanStore(warehouse, defn)
             store, plans = store or plan_store.state, plans or plan_store
         self.plans: PlanSource = plans
@@ -229,7 +238,7 @@ class SyncRunner:
             if first_run:
                 self.state.mark_initialized()
         self.state.resolve_unneeded_errors(run_id=self.run_id, now=self.now())
-        if counts.get("duplicate"):
+        if counts.get(DUPLICATE):
             self._record_duplicates()
         self.stops.check()
         if self.delivery.plan.total:
@@ -300,10 +309,10 @@ class SyncRunner:
 
     def _record_duplicates(self) -> None:
         for page in self.state.plan_pages(
-            operations=["duplicate"], rows_per_page=PLAN_PAGE_ROWS, chars_per_page=PLAN_PAGE_CHARS
+            operations=[DUPLICATE], rows_per_page=PLAN_PAGE_ROWS, chars_per_page=PLAN_PAGE_CHARS
         ):
             self.delivery.pending.failures.extend(
-                Failure(key, "duplicate", DUPLICATE_KEY_REASON, row_json, attempts=0)
+                Failure(key, DUPLICATE, DUPLICATE_KEY_REASON, row_json, attempts=0)
                 for _, key, _, row_json, _ in page
             )
             self.delivery.checkpoint()

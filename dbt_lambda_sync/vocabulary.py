@@ -13,6 +13,7 @@ __all__ = [
     "ADDED",
     "CHANGED",
     "DRY_RUN",
+    "DUPLICATE",
     "FAILED",
     "FINISHED_STATUSES",
     "INTERRUPTED",
@@ -32,6 +33,9 @@ ADDED: Final = "added"
 CHANGED: Final = "changed"
 REMOVED: Final = "removed"
 OPERATIONS: Final = (ADDED, CHANGED, REMOVED)
+# Not an event: the plan's mark for a key on more than one model row (compute_plan writes it);
+# such rows are never sent and fail as duplicate keys.
+DUPLICATE: Final = "duplicate"
 
 # --- run statuses: lambda_sync_runs.status and RunSummary.status ------------------------------
 

@@ -87,7 +87,7 @@ def read_build(success: bool, results: Sequence[Any]) -> BuildReport:
 
 
 def _dbt_failure(exc: BaseException) -> SyncError:
-    """Dbt could not run the build at all (bad arguments, project, profile, connection)."""
+    """The build could not run at all (bad arguments, project, profile, connection)."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     message = f"dbt build could not run: {' '.join(str(exc).split()) or type(exc).__name__}"
     if names & {"DbtDatabaseError", "FailedToConnectError", "DatabaseException"}:

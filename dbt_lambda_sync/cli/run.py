@@ -66,6 +66,8 @@ def deliver(
     for defn in definitions:
         try:
             result = SyncRunner(warehouse, defn, options=options, reporter=reporter).run()
+        except SyncError as exc:  # a sync that cannot start: its own exit code
+            result = RunResult(None, exc)
         except Exception as exc:  # a bug the runner did not catch: this sync fails alone
             result = RunResult(None, UnexpectedError(exc))
         error = result.error

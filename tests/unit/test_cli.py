@@ -207,6 +207,25 @@ def test_an_unexpected_error_in_one_sync_does_not_stop_the_others(project, monke
     assert error["error"].startswith("unexpected OverflowError: int too large")
 
 
+def test_a_sync_error_raised_while_setting_up_a_run_keeps_its_exit_code(
+    project, monkeypatch
+) -> None:
+    """A SyncError from the runner's set-up is the sync's own error (exit 2), not a bug (3)."""
+
+    class Refusing:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise UsageError("sync 'crm_customers': no such thing")
+
+    monkeypatch.setattr(run, "SyncRunner", Refusing)
+    result = invoke_assert_code(2, ["run", "-s", "crm_customers", "--output", "json"])
+    [error] = json.loads(result.stdout)["errors"]
+    assert error == {
+        "sync": "crm_customers",
+        "error": "sync 'crm_customers': no such thing",
+        "exit_code": 2,
+    }
+
+
 def test_function_unavailable_is_exit_3_and_outranks_rejections(project, monkeypatch) -> None:
     use_fake_runner(monkeypatch, {"crm_customers": FunctionUnavailable("cannot be invoked: gone")})
     result = invoke_assert_code(3, ["run", "-s", "crm_customers"])

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from dbt_lambda_sync import arns
+from dbt_lambda_sync.definition_schema import sync_definition_schema
+from dbt_lambda_sync.definition_secrets import LITERAL_CREDENTIALS_MESSAGE
 from dbt_lambda_sync.definitions import (
-    LITERAL_CREDENTIALS_MESSAGE,
     CredentialsConfig,
     ModelRef,
     RateLimit,
@@ -21,7 +22,6 @@ from dbt_lambda_sync.definitions import (
     parse_model_syncs,
     resolve_column,
     select_definitions,
-    sync_definition_schema,
 )
 from dbt_lambda_sync.errors import DefinitionError, Problem, UsageError
 

@@ -27,7 +27,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from dbt_lambda_sync.cli import main as cli_main
-from dbt_lambda_sync.definitions import META_KEY, sync_definition_schema
+from dbt_lambda_sync.definition_schema import sync_definition_schema
+from dbt_lambda_sync.definitions import META_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -14,7 +14,7 @@ import yaml
 from dbt_lambda_sync.definition_schema import schema
 from dbt_lambda_sync.history import RunRecord
 from dbt_lambda_sync.reporting import RunSummary
-from dbt_lambda_sync.state import INVOCATION_COLUMNS, RUN_COLUMNS, RUN_COUNTERS, RunCounters
+from dbt_lambda_sync.state import INVOCATION_COLUMNS, RUN_COLUMNS, RUN_COUNTERS
 from dbt_lambda_sync.vocabulary import OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +49,6 @@ def test_the_ddl_is_found() -> None:
 
 def test_runs_table_has_the_run_columns_in_order() -> None:
     assert ddl_columns()["lambda_sync_runs"] == list(RUN_COLUMNS)
-
-
-def test_run_columns_carry_every_counter() -> None:
-    assert tuple(f.name for f in dataclasses.fields(RunCounters)) == RUN_COUNTERS
-    assert [c for c in RUN_COLUMNS if c in RUN_COUNTERS] == list(RUN_COUNTERS)
 
 
 def test_dry_run_column_is_gone() -> None:

@@ -9,11 +9,9 @@ from importlib import resources
 
 from dbt_lambda_sync import handler, vocabulary
 from dbt_lambda_sync.definition_schema import schema
-from dbt_lambda_sync.definitions import TRIGGERS
 
 
 def test_definition_triggers_are_the_operations() -> None:
-    assert TRIGGERS == vocabulary.OPERATIONS
     assert tuple(schema()["properties"]["triggers"]["items"]["enum"]) == vocabulary.OPERATIONS
 
 
