@@ -24,26 +24,9 @@ from dbt_lambda_sync.events import OVERSIZED_REASON
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary, RunSummary
 from dbt_lambda_sync.runner import RunOptions, SyncRunner
-from dbt_lambda_sync.state import RunCounters, StateRow
-
-OPERATIONS = ("removed", "changed", "added")
-
-
-class StepClock:
-    """A clock whose sleep returns at once, moving time on: backoff waits cost nothing."""
-
-    def __init__(self) -> None:
-        self._now = 0.0
-        self._lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self._now += max(0.0, seconds)
-
+from dbt_lambda_sync.state import DUPLICATE_KEY_REASON, RunCounters, StateRow
+from dbt_lambda_sync.vocabulary import OPERATIONS
+from tests.support.clock import FakeClock
 
 @dataclass
 class MemoryStore:
@@ -60,6 +43,9 @@ class MemoryStore:
     checkpoints: int = 0
     # Another process recomputes the plan after this many checkpoints (None: never).
     replaced_after: int | None = None
+    leases_taken: int = 0
+    applied: list[str] = field(default_factory=list)  # operations moved past without sending
+    finish_error: Exception | None = None  # finish_run raises this
 
     def create_tables(self) -> None:
         pass
@@ -86,6 +72,7 @@ class MemoryStore:
     def acquire_lease(self, holder: LeaseHolder, *, lease_seconds: float) -> None:
         assert self.lease is None
         self.lease = holder
+        self.leases_taken += 1
 
     def release_lease(self, holder: LeaseHolder) -> None:
         assert self.lease == holder
@@ -113,7 +100,7 @@ class MemoryStore:
         self.runs[run_id] = ("running", None)
 
     def apply_operations(self, operations: Sequence[str], *, run_id: str, now: datetime) -> None:
-        pass
+        self.applied.extend(operations)
 
     def mark_initialized(self) -> None:
         self.initialized = True
@@ -155,6 +142,8 @@ class MemoryStore:
         counters: RunCounters,
         error: str | None,
     ) -> None:
+        if self.finish_error is not None:
+            raise self.finish_error
         self.runs[run_id] = (status, error)
 
     def count_new_failures(self, run_id: str) -> int:
@@ -166,12 +155,14 @@ class MemoryPlans:
 
     def __init__(self, store: MemoryStore, defn: Any) -> None:
         self.store, self.defn = store, defn
+        self.empty_build_note: str | None = None  # the last build was `dbt build --empty`
+        self.previewed_pages = 0
 
     def check_relation(self) -> None:
         pass
 
     def empty_build(self, state: StateRow | None) -> str | None:
-        return None
+        return self.empty_build_note
 
     def adopt_renamed(self, *, now: datetime) -> None:
         pass
@@ -184,19 +175,31 @@ class MemoryPlans:
 
     def summary(self, state: StateRow, counts: dict[str, int] | None = None) -> PlanSummary:
         counts = self.store.plan_counts() if counts is None else counts
+        first_run = not state.initialized
+        # As PlanStore: a first run with initial_sync 'skip', or an untriggered op, sends nothing.
+        sends = not (first_run and self.defn.initial_sync == "skip")
         return PlanSummary(
             self.defn.name,
             self.defn.model.name,
-            *(counts.get(op, 0) for op in ("added", "changed", "removed")),
+            *(counts.get(op, 0) if sends and op in self.defn.triggers else 0 for op in OPERATIONS),
             invalid=0,
-            first_run=not state.initialized,
+            first_run=first_run,
+            duplicate_keys=counts.get("duplicate", 0),
         )
 
     def preview_full_refresh(self) -> tuple[PlanSummary, str]:
-        raise NotImplementedError
+        """Every row of the plan as 'added', as a full refresh would resend the model."""
+        summary = PlanSummary(
+            self.defn.name, self.defn.model.name, len(self.store.plan), 0, 0, 0, first_run=True
+        )
+        return replace(summary, reason="full_refresh"), "select * from customers"
 
     def preview_pages(self, rows_sql: str, *, rows_per_page: int) -> Iterator[list[tuple]]:
-        raise NotImplementedError
+        assert rows_sql == "select * from customers"
+        rows = [(seq, key, "added", row_json, None) for seq, key, _, row_json, _ in self.store.plan]
+        for start in range(0, len(rows), rows_per_page):
+            self.previewed_pages += 1
+            yield rows[start : start + rows_per_page]
 
 
 # --- what the function does ----------------------------------------------------------------------
@@ -337,6 +340,7 @@ class Harness:
     function: ScriptedFunction
     reporter: Recorder
     runner: SyncRunner
+    plans: MemoryPlans
 
 
 def harness(
@@ -345,26 +349,28 @@ def harness(
     rows: int = 4,
     stops: NoStops | None = None,
     store: MemoryStore | None = None,
+    options: RunOptions = RunOptions(lease_seconds=120),
     **defn_changes: Any,
 ) -> Harness:
     defn = sync_definition(**defn_changes)
     store = store or MemoryStore(plan=added_rows(rows))
     function = ScriptedFunction(reply)
     reporter = Recorder()
+    plans = MemoryPlans(store, defn)
     runner = SyncRunner(
         None,
         defn,
-        options=RunOptions(lease_seconds=120),
+        options=options,
         reporter=reporter,
-        clock=StepClock(),
+        clock=FakeClock(),
         client_factory=lambda d: object(),
         invoke_fn=function,
         now=lambda: datetime(2026, 1, 1),
         stops=stops or NoStops(),  # type: ignore[arg-type]
         store=store,
-        plans=MemoryPlans(store, defn),
+        plans=plans,
     )
-    return Harness(store, function, reporter, runner)
+    return Harness(store, function, reporter, runner, plans)
 
 
 def ran(h: Harness) -> tuple[RunSummary, Any]:
