@@ -54,6 +54,7 @@ class MemoryStore:
     leases_taken: int = 0
     applied: list[str] = field(default_factory=list)  # operations moved past without sending
     finish_error: Exception | None = None  # finish_run raises this
+    confirm_error: Exception | None = None  # the first checkpoint confirming rows raises this
 
     def create_tables(self) -> None:
         pass
@@ -131,6 +132,9 @@ class MemoryStore:
         plan_version: int | None,
     ) -> bool:
         assert lease_holder == self.lease
+        if self.confirm_error is not None and checkpoint.confirmed:
+            error, self.confirm_error = self.confirm_error, None
+            raise error
         self.checkpoints += 1
         if self.replaced_after is not None and self.checkpoints > self.replaced_after:
             self.plan_version += 1
@@ -645,3 +649,18 @@ def test_duplicate_keys_are_recorded_as_failures_and_not_sent() -> None:
     assert error is None and summary.status == "success"
     assert (summary.delivered_rows, summary.rejected_rows, summary.new_failures) == (2, 0, 0)
     assert store.confirmed == {1, 2}
+
+
+def test_a_bug_in_the_store_while_checkpointing_fails_the_run() -> None:
+    store = MemoryStore(plan=added_rows(2), confirm_error=TypeError("bad column"))
+    # Checkpointing at every turn: the write runs on the writer thread, mid-delivery.
+    options = RunOptions(checkpoint_seconds=0.0, lease_seconds=120)
+    h = harness(delivered, store=store, options=options)
+    summary, error = ran(h)
+    assert isinstance(error, UnexpectedError) and isinstance(error.original, TypeError)
+    assert summary.status == "failed" and summary.error == "TypeError: bad column"
+    assert store.runs[h.runner.run_id] == ("failed", "TypeError: bad column")
+    assert len(h.function.calls) == 1 and summary.delivered_rows == 2
+    # The failed write took the confirmed rows with it: they stay pending, sent again next run.
+    assert store.confirmed == set() and store.invocations == []
+    assert store.lease is None
