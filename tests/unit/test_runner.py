@@ -1,6 +1,7 @@
 """SyncRunner's logic without a warehouse, dbt or Lambda: an in-memory state store and plan, and
 a scripted invoke function. Retries, the fatal stop, a replaced plan, retries of rejected rows,
-rows too large to send, and a stop asked for by a signal. The end-to-end tests stay real.
+rows too large to send, a stop asked for by a signal, a bug mid-run, a failing finish_run, dry
+runs, the empty-build skip, initial_sync: skip and duplicate keys. The end-to-end tests stay real.
 """
 
 from __future__ import annotations
@@ -19,30 +20,20 @@ import pytest
 
 from dbt_lambda_sync.checkpoint import Checkpoint, Failure, InvocationRecord
 from dbt_lambda_sync.engine.invoker import InvocationResult
-from dbt_lambda_sync.errors import FunctionUnavailable, Interrupted, PlanReplaced
+from dbt_lambda_sync.errors import (
+    FunctionUnavailable,
+    Interrupted,
+    PlanReplaced,
+    UnexpectedError,
+    WarehouseError,
+)
 from dbt_lambda_sync.events import OVERSIZED_REASON
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary, RunSummary
 from dbt_lambda_sync.runner import RunOptions, SyncRunner
-from dbt_lambda_sync.state import RunCounters, StateRow
-
-OPERATIONS = ("removed", "changed", "added")
-
-
-class StepClock:
-    """A clock whose sleep returns at once, moving time on: backoff waits cost nothing."""
-
-    def __init__(self) -> None:
-        self._now = 0.0
-        self._lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self._now += max(0.0, seconds)
+from dbt_lambda_sync.state import DUPLICATE_KEY_REASON, RunCounters, StateRow
+from dbt_lambda_sync.vocabulary import OPERATIONS
+from tests.support.clock import FakeClock
 
 
 @dataclass
@@ -60,6 +51,10 @@ class MemoryStore:
     checkpoints: int = 0
     # Another process recomputes the plan after this many checkpoints (None: never).
     replaced_after: int | None = None
+    leases_taken: int = 0
+    applied: list[str] = field(default_factory=list)  # operations moved past without sending
+    finish_error: Exception | None = None  # finish_run raises this
+    confirm_error: Exception | None = None  # the first checkpoint confirming rows raises this
 
     def create_tables(self) -> None:
         pass
@@ -86,6 +81,7 @@ class MemoryStore:
     def acquire_lease(self, holder: LeaseHolder, *, lease_seconds: float) -> None:
         assert self.lease is None
         self.lease = holder
+        self.leases_taken += 1
 
     def release_lease(self, holder: LeaseHolder) -> None:
         assert self.lease == holder
@@ -113,7 +109,7 @@ class MemoryStore:
         self.runs[run_id] = ("running", None)
 
     def apply_operations(self, operations: Sequence[str], *, run_id: str, now: datetime) -> None:
-        pass
+        self.applied.extend(operations)
 
     def mark_initialized(self) -> None:
         self.initialized = True
@@ -136,6 +132,9 @@ class MemoryStore:
         plan_version: int | None,
     ) -> bool:
         assert lease_holder == self.lease
+        if self.confirm_error is not None and checkpoint.confirmed:
+            error, self.confirm_error = self.confirm_error, None
+            raise error
         self.checkpoints += 1
         if self.replaced_after is not None and self.checkpoints > self.replaced_after:
             self.plan_version += 1
@@ -155,6 +154,8 @@ class MemoryStore:
         counters: RunCounters,
         error: str | None,
     ) -> None:
+        if self.finish_error is not None:
+            raise self.finish_error
         self.runs[run_id] = (status, error)
 
     def count_new_failures(self, run_id: str) -> int:
@@ -166,12 +167,14 @@ class MemoryPlans:
 
     def __init__(self, store: MemoryStore, defn: Any) -> None:
         self.store, self.defn = store, defn
+        self.empty_build_note: str | None = None  # the last build was `dbt build --empty`
+        self.previewed_pages = 0
 
     def check_relation(self) -> None:
         pass
 
     def empty_build(self, state: StateRow | None) -> str | None:
-        return None
+        return self.empty_build_note
 
     def adopt_renamed(self, *, now: datetime) -> None:
         pass
@@ -184,19 +187,36 @@ class MemoryPlans:
 
     def summary(self, state: StateRow, counts: dict[str, int] | None = None) -> PlanSummary:
         counts = self.store.plan_counts() if counts is None else counts
+        first_run = not state.initialized
+        # As PlanStore: a first run with initial_sync 'skip', or an untriggered op, sends nothing.
+        sends = not (first_run and self.defn.initial_sync == "skip")
+        pending = {
+            op: counts.get(op, 0) if sends and op in self.defn.triggers else 0 for op in OPERATIONS
+        }
         return PlanSummary(
             self.defn.name,
             self.defn.model.name,
-            *(counts.get(op, 0) for op in ("added", "changed", "removed")),
+            added=pending["added"],
+            changed=pending["changed"],
+            removed=pending["removed"],
             invalid=0,
-            first_run=not state.initialized,
+            first_run=first_run,
+            duplicate_keys=counts.get("duplicate", 0),
         )
 
     def preview_full_refresh(self) -> tuple[PlanSummary, str]:
-        raise NotImplementedError
+        """Every row of the plan as 'added', as a full refresh would resend the model."""
+        summary = PlanSummary(
+            self.defn.name, self.defn.model.name, len(self.store.plan), 0, 0, 0, first_run=True
+        )
+        return replace(summary, reason="full_refresh"), "select * from customers"
 
     def preview_pages(self, rows_sql: str, *, rows_per_page: int) -> Iterator[list[tuple]]:
-        raise NotImplementedError
+        assert rows_sql == "select * from customers"
+        rows = [(seq, key, "added", row_json, None) for seq, key, _, row_json, _ in self.store.plan]
+        for start in range(0, len(rows), rows_per_page):
+            self.previewed_pages += 1
+            yield rows[start : start + rows_per_page]
 
 
 # --- what the function does ----------------------------------------------------------------------
@@ -337,6 +357,7 @@ class Harness:
     function: ScriptedFunction
     reporter: Recorder
     runner: SyncRunner
+    plans: MemoryPlans
 
 
 def harness(
@@ -345,26 +366,28 @@ def harness(
     rows: int = 4,
     stops: NoStops | None = None,
     store: MemoryStore | None = None,
+    options: RunOptions | None = None,
     **defn_changes: Any,
 ) -> Harness:
     defn = sync_definition(**defn_changes)
     store = store or MemoryStore(plan=added_rows(rows))
     function = ScriptedFunction(reply)
     reporter = Recorder()
+    plans = MemoryPlans(store, defn)
     runner = SyncRunner(
         None,
         defn,
-        options=RunOptions(lease_seconds=120),
+        options=options or RunOptions(lease_seconds=120),
         reporter=reporter,
-        clock=StepClock(),
+        clock=FakeClock(),
         client_factory=lambda d: object(),
         invoke_fn=function,
         now=lambda: datetime(2026, 1, 1),
         stops=stops or NoStops(),  # type: ignore[arg-type]
         store=store,
-        plans=MemoryPlans(store, defn),
+        plans=plans,
     )
-    return Harness(store, function, reporter, runner)
+    return Harness(store, function, reporter, runner, plans)
 
 
 def ran(h: Harness) -> tuple[RunSummary, Any]:
@@ -501,3 +524,143 @@ def test_a_stop_asked_for_while_sending_ends_interrupted() -> None:
     assert h.store.confirmed == {1, 2}  # the answered call is checkpointed, nothing more sent
     assert len(h.function.calls) == 1
     assert h.store.lease is None
+
+
+def test_a_bug_mid_delivery_fails_the_run_and_keeps_what_was_confirmed() -> None:
+    def reply(keys: list[str], attempt: int) -> InvocationResult:
+        if keys == ["3", "4"]:
+            raise RuntimeError("boom")
+        return result()
+
+    h = harness(reply, rows=4)
+    summary, error = ran(h)
+    assert isinstance(error, UnexpectedError) and isinstance(error.original, RuntimeError)
+    assert error.exit_code == 3
+    assert summary.status == "failed" and summary.error == "RuntimeError: boom"
+    assert h.store.runs[h.runner.run_id] == ("failed", "RuntimeError: boom")
+    assert summary.delivered_rows == 2
+    assert h.store.confirmed == {1, 2}  # keep_confirmed: checkpointed though the run failed
+    assert h.store.failures == []  # the rows of the call that raised stay pending
+    assert h.store.lease is None
+
+
+def test_a_finish_run_that_fails_after_a_clean_run_is_the_error() -> None:
+    h = harness(delivered, rows=2, store=MemoryStore(plan=added_rows(2)))
+    h.store.finish_error = WarehouseError("connection lost")
+    result_ = h.runner.run()
+    # Nothing else went wrong, so the warehouse error is what the run returns, without a summary
+    # (the reporter is never told the sync finished) and with the run row left 'running'.
+    assert result_.summary is None and result_.error is h.store.finish_error
+    assert h.reporter.finished == []
+    assert h.store.runs[h.runner.run_id] == ("running", None)
+    assert h.store.confirmed == {1, 2}
+    assert h.store.lease is None
+
+
+def test_a_finish_run_that_fails_after_a_failure_keeps_the_first_error() -> None:
+    store = MemoryStore(plan=added_rows(2), finish_error=WarehouseError("connection lost"))
+    h = harness(lambda keys, attempt: not_found(), store=store)
+    summary, error = ran(h)
+    assert isinstance(error, FunctionUnavailable)  # the warehouse error is swallowed
+    assert summary.status == "failed"
+    assert h.store.runs[h.runner.run_id] == ("running", None)
+    assert h.store.lease is None
+
+
+def test_a_finish_run_that_raises_a_bug_is_an_unexpected_error() -> None:
+    store = MemoryStore(plan=added_rows(2), finish_error=KeyError("status"))
+    h = harness(delivered, store=store)
+    result_ = h.runner.run()
+    assert result_.summary is None and isinstance(result_.error, UnexpectedError)
+    assert result_.error.original is store.finish_error
+    assert h.store.lease is None
+
+
+def test_a_dry_run_renders_the_events_but_sends_and_records_nothing() -> None:
+    h = harness(delivered, rows=5, options=RunOptions(dry_run=True, lease_seconds=120))
+    summary, error = ran(h)
+    assert error is None
+    assert summary.status == "dry_run" and summary.error is None
+    assert summary.invocations == 3  # the events that would be sent: batches of 2, 2 and 1
+    assert summary.event_bytes is not None and summary.event_bytes > 0
+    assert summary.new_failures is None and summary.delivered_rows == 0
+    assert h.function.calls == []
+    assert h.store.leases_taken == 0 and h.store.runs == {}
+    assert (h.store.checkpoints, h.store.confirmed, h.store.failures) == (0, set(), [])
+    assert h.reporter.started[0].added == 5
+
+
+def test_a_full_refresh_dry_run_previews_the_resend_without_resetting() -> None:
+    store = MemoryStore(plan=[(1, "1", "changed", '{"id": 1}', None), *added_rows(3)[1:]])
+    options = RunOptions(dry_run=True, full_refresh=True, lease_seconds=120)
+    h = harness(delivered, store=store, options=options)
+    summary, error = ran(h)
+    assert error is None and summary.status == "dry_run"
+    assert summary.planned_added == 3 and summary.planned_changed == 0
+    assert summary.invocations == 2
+    assert h.plans.previewed_pages == 1  # the rows come from the preview, not the stored plan
+    [plan] = h.reporter.started
+    assert plan.reason == "full_refresh"
+    assert store.initialized  # nothing reset
+    assert h.function.calls == [] and store.leases_taken == 0 and store.runs == {}
+
+
+def test_an_empty_build_skips_the_sync_with_a_note() -> None:
+    h = harness(delivered, rows=3)
+    h.plans.empty_build_note = "model 'customers' was last built with --empty"
+    summary, error = ran(h)
+    assert error is None
+    assert summary.status == "skipped" and summary.error is None
+    assert summary.note == h.plans.empty_build_note
+    assert h.reporter.started[0].blocked == h.plans.empty_build_note
+    assert summary.invocations == 0 and h.function.calls == []
+    assert h.store.leases_taken == 0 and h.store.runs == {} and h.store.checkpoints == 0
+
+
+def test_a_first_run_with_initial_sync_skip_settles_the_rows_without_sending() -> None:
+    plan = [(1, "1", "removed", '{"id": 1}', None), *added_rows(4)[1:]]
+    store = MemoryStore(plan=plan, initialized=False)
+    h = harness(delivered, store=store, initial_sync="skip")
+    summary, error = ran(h)
+    assert error is None and summary.status == "success"
+    assert summary.first_run and summary.skipped_rows == 4
+    assert summary.delivered_rows == 0 and summary.invocations == 0
+    assert h.function.calls == []
+    assert store.applied == ["removed", "added"]  # moved past, in the sending order
+    assert store.initialized
+    assert store.runs[h.runner.run_id] == ("success", None)
+
+
+def test_duplicate_keys_are_recorded_as_failures_and_not_sent() -> None:
+    dup = [
+        (10, "7", "duplicate", '{"id": 7}', None),
+        (11, "7", "duplicate", '{"id": 7, "b": 1}', None),
+    ]
+    store = MemoryStore(plan=[*added_rows(2), *dup])
+    h = harness(delivered, store=store)
+    summary, error = ran(h)
+    assert [keys for _, _, keys in h.function.calls] == [["1", "2"]]
+    assert [(f.primary_key, f.operation, f.reason, f.attempts) for f in store.failures] == [
+        ("7", "duplicate", DUPLICATE_KEY_REASON, 0),
+        ("7", "duplicate", DUPLICATE_KEY_REASON, 0),
+    ]
+    assert store.failures[1].row_json == '{"id": 7, "b": 1}'
+    # Duplicates are not rejected rows: the run is a success and counts no new failures.
+    assert error is None and summary.status == "success"
+    assert (summary.delivered_rows, summary.rejected_rows, summary.new_failures) == (2, 0, 0)
+    assert store.confirmed == {1, 2}
+
+
+def test_a_bug_in_the_store_while_checkpointing_fails_the_run() -> None:
+    store = MemoryStore(plan=added_rows(2), confirm_error=TypeError("bad column"))
+    # Checkpointing at every turn: the write runs on the writer thread, mid-delivery.
+    options = RunOptions(checkpoint_seconds=0.0, lease_seconds=120)
+    h = harness(delivered, store=store, options=options)
+    summary, error = ran(h)
+    assert isinstance(error, UnexpectedError) and isinstance(error.original, TypeError)
+    assert summary.status == "failed" and summary.error == "TypeError: bad column"
+    assert store.runs[h.runner.run_id] == ("failed", "TypeError: bad column")
+    assert len(h.function.calls) == 1 and summary.delivered_rows == 2
+    # The failed write took the confirmed rows with it: they stay pending, sent again next run.
+    assert store.confirmed == set() and store.invocations == []
+    assert store.lease is None
