@@ -29,14 +29,17 @@
 {#-
   PostgreSQL: concurrent dbt invocations (two projects, two schedulers) may start at once. A
   transaction-level advisory lock keyed on the schema makes the second wait until the first has
-  committed, then find everything in place.
+  committed, then find everything in place. The explicit BEGIN matters: dbt has already sent a
+  COMMIT on this connection, after which every statement commits alone (see
+  postgres__compute_plan) and the lock would be released as soon as it was taken.
 -#}
 {% macro postgres__prepare_sync_tables() -%}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
-  {%- do adapter.execute("select pg_advisory_xact_lock(hashtextextended("
+  {%- do run_query('begin') -%}
+  {%- do run_query("select pg_advisory_xact_lock(hashtextextended("
       ~ dbt_lambda_sync.sql_literal('dbt_lambda_sync:' ~ dbt_lambda_sync.lambda_sync_schema())
-      ~ ", 0))", auto_begin=True) -%}
+      ~ ", 0))") -%}
   {%- do dbt_lambda_sync.create_sync_tables() -%}
-  {%- do adapter.commit() -%}
+  {%- do run_query('commit') -%}
   {{ return('') }}
 {%- endmacro %}
