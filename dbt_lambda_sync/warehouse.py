@@ -24,6 +24,8 @@ PACKAGE_NAME = "dbt_lambda_sync"
 CONNECTION_NAME = "dbt_lambda_sync"
 # Parameters per multi-row INSERT: PostgreSQL takes at most 65,535.
 INSERT_CHUNK_PARAMETERS = 30_000
+# Adapters whose driver binds parameters in the pyformat style (%s), not DuckDB's '?'.
+PYFORMAT_ADAPTERS = frozenset({"postgres", "snowflake"})
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,7 @@ class Warehouse:
 
     def _run(self, sql: str, params: Sequence[Any]) -> Any:
         connections = self._adapter.connections
-        if self.adapter_type == "postgres" and params:
+        if self.adapter_type in PYFORMAT_ADAPTERS and params:
             sql = pyformat_placeholders(sql)
         try:
             _, cursor = connections.add_query(sql, auto_begin=False, bindings=list(params) or None)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fakesnow import FakesnowServer
 from tests.support.ministack import Ministack
 from tests.support.scripted_endpoint import ScriptedEndpoint
 
@@ -60,3 +61,10 @@ def isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 # --- warehouse fixtures (lead) ---
+
+
+@pytest.fixture(scope="session")
+def fakesnow() -> Iterator[FakesnowServer]:
+    """One fakesnow server for the session (each project has schemas of its own)."""
+    with FakesnowServer() as server:
+        yield server

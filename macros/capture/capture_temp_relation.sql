@@ -23,3 +23,13 @@
 {% macro duckdb__capture_temp_relation(name) -%}
   {{ return('temp.main.' ~ name) }}
 {%- endmacro %}
+
+
+{#-
+  Snowflake: in the package's own schema. A temporary table there shadows no user table, and
+  a bare name would land in the model's schema, where "drop table if exists" could reach a
+  permanent table of the same name.
+-#}
+{% macro snowflake__capture_temp_relation(name) -%}
+  {{ return(dbt_lambda_sync.lambda_sync_relation(name)) }}
+{%- endmacro %}

@@ -11,3 +11,9 @@
 {% macro default__row_hash_context_query() -%}
   {{ return("select version(), current_setting('TimeZone')") }}
 {%- endmacro %}
+
+
+{#- Snowflake: the server's version (json_value writes times in UTC, whatever the session's). -#}
+{% macro snowflake__row_hash_context_query() -%}
+  {{ return("select current_version()") }}
+{%- endmacro %}

@@ -76,3 +76,20 @@
   {%- endfor -%}
   {{ return(local_md5(parts | join('|'))) }}
 {%- endmacro %}
+
+
+{#-
+  Snowflake: hash() over the typed values (64 bits, NULL distinct from ''). Floating columns add
+  their text, so that values hash() may equate but JSON tells apart (-0 and 0) still differ.
+-#}
+{% macro snowflake__row_hash_expression(columns) -%}
+  {%- set args = [dbt_lambda_sync.sql_literal(dbt_lambda_sync._row_hash_signature(columns))] -%}
+  {%- for column in columns -%}
+    {%- set name = dbt_lambda_sync.quote_identifier(column.name) -%}
+    {%- do args.append(name) -%}
+    {%- if column.is_float() -%}
+      {%- do args.append("to_varchar(" ~ name ~ ")") -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return("hash(" ~ args | join(', ') ~ ")") }}
+{%- endmacro %}

@@ -12,18 +12,45 @@
 {#- current_setting('TimeZone'): PostgreSQL's, which DuckDB answers too. -#}
 {% macro default__sync_signature(columns) -%}
   {%- set key = columns[0] -%}
-  {%- set type = key.data_type | lower -%}
-  {%- if type in ['tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint', 'int2', 'int4',
-                  'int8', 'utinyint', 'usmallint', 'uinteger', 'ubigint', 'uhugeint'] -%}
-    {%- set type = 'integer' -%}
-  {%- elif type in ['text', 'string'] or type.startswith('varchar')
-        or type.startswith('character varying') -%}
-    {%- set type = 'text' -%}
-  {%- elif 'with time zone' in type or type in ['timestamptz', 'timetz'] -%}
+  {%- set type = dbt_lambda_sync._key_render_type(key.data_type) -%}
+  {%- if 'with time zone' in type or type in ['timestamptz', 'timetz'] -%}
     {%- set zone = run_query("select current_setting('TimeZone')").columns[0].values()[0]
         if execute else '' -%}
     {%- set type = type ~ ', TimeZone ' ~ zone -%}
   {%- endif -%}
-  {{ return({'key': key.name ~ ' (' ~ type ~ ')',
+  {{ return(dbt_lambda_sync._signature(columns, type)) }}
+{%- endmacro %}
+
+
+{#-
+  Snowflake: integers are NUMBER(p,0), whatever p; json_value writes every time in UTC, so the
+  session's TIMEZONE is not part of it.
+-#}
+{% macro snowflake__sync_signature(columns) -%}
+  {%- set key = columns[0] -%}
+  {%- set type = dbt_lambda_sync._key_render_type(key.data_type) -%}
+  {%- if (key.dtype | upper) == 'NUMBER' and key.numeric_scale == 0 -%}
+    {%- set type = 'integer' -%}
+  {%- endif -%}
+  {{ return(dbt_lambda_sync._signature(columns, type)) }}
+{%- endmacro %}
+
+
+{#- A key type's name, with the types that render alike under one name. -#}
+{% macro _key_render_type(data_type) -%}
+  {%- set type = data_type | lower -%}
+  {%- if type in ['tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint', 'int2', 'int4',
+                  'int8', 'utinyint', 'usmallint', 'uinteger', 'ubigint', 'uhugeint'] -%}
+    {{ return('integer') }}
+  {%- elif type in ['text', 'string'] or type.startswith('varchar')
+        or type.startswith('character varying') -%}
+    {{ return('text') }}
+  {%- endif -%}
+  {{ return(type) }}
+{%- endmacro %}
+
+
+{% macro _signature(columns, key_type) -%}
+  {{ return({'key': columns[0].name ~ ' (' ~ key_type ~ ')',
              'columns': columns | map(attribute='name') | join(', ')}) }}
 {%- endmacro %}

@@ -31,3 +31,28 @@
     {{ return(name) }}
   {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+  Snowflake: timestamps as ISO 8601 in UTC (those with a zone converted, so the text does not
+  depend on the session's TIMEZONE), NaN and Infinity as strings (to_json writes them bare).
+  The 'T' is put in by replace: a quoted literal in the format is not understood everywhere.
+-#}
+{% macro snowflake__json_value(column) -%}
+  {%- set name = dbt_lambda_sync.quote_identifier(column.name) -%}
+  {%- set dtype = column.dtype | upper -%}
+  {%- set iso = "'YYYY-MM-DD HH24:MI:SS.FF6'" -%}
+  {%- if dtype in ('TIMESTAMP_TZ', 'TIMESTAMP_LTZ') -%}
+    {{ return("replace(to_varchar(cast(convert_timezone('UTC', " ~ name ~ ") as timestamp_ntz), "
+        ~ iso ~ "), ' ', 'T') || '+00:00'") }}
+  {%- elif dtype.startswith('TIMESTAMP') or dtype == 'DATETIME' -%}
+    {{ return("replace(to_varchar(" ~ name ~ ", " ~ iso ~ "), ' ', 'T')") }}
+  {%- elif column.is_float() -%}
+    {{ return("case when " ~ name ~ " = 'NaN'::float then to_variant('NaN')"
+        ~ " when " ~ name ~ " = 'inf'::float then to_variant('Infinity')"
+        ~ " when " ~ name ~ " = '-inf'::float then to_variant('-Infinity')"
+        ~ " else to_variant(" ~ name ~ ") end") }}
+  {%- else -%}
+    {{ return(name) }}
+  {%- endif -%}
+{%- endmacro %}

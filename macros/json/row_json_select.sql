@@ -31,3 +31,24 @@
   {%- endset -%}
   {{ return(sql) }}
 {%- endmacro %}
+
+
+{#-
+  Snowflake has no row-to-JSON of a subquery alias: the object is built with its keys spelled out
+  (object_construct_keep_null keeps NULLs as JSON null). Snowflake orders an object's keys by
+  name, not by column.
+-#}
+{% macro snowflake__row_json_select(relation, columns, primary_key_column) -%}
+  {%- set pairs = [] -%}
+  {%- for column in columns -%}
+    {%- do pairs.append(dbt_lambda_sync.sql_literal(dbt_lambda_sync.event_column_name(column.name))
+        ~ ", " ~ dbt_lambda_sync.json_value(column)) -%}
+  {%- endfor -%}
+  {%- set sql -%}
+  select
+    cast({{ dbt_lambda_sync.json_value(primary_key_column) }} as {{ dbt.type_string() }}) as primary_key,
+    to_json(object_construct_keep_null({{ pairs | join(', ') }})) as row_json
+  from {{ relation }}
+  {%- endset -%}
+  {{ return(sql) }}
+{%- endmacro %}

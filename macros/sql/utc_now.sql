@@ -16,3 +16,12 @@
   {%- set milliseconds = (plus_seconds | float * 1000) | round | int -%}
   {{ return("(" ~ dbt.dateadd('millisecond', milliseconds, now) | trim ~ ")") }}
 {%- endmacro %}
+
+
+{#- Snowflake: current_timestamp() is a TIMESTAMP_LTZ; convert_timezone makes it UTC wall time. -#}
+{% macro snowflake__utc_now(plus_seconds) -%}
+  {%- set now = "cast(convert_timezone('UTC', current_timestamp()) as timestamp_ntz)" -%}
+  {%- if plus_seconds is none -%}{{ return(now) }}{%- endif -%}
+  {%- set milliseconds = (plus_seconds | float * 1000) | round | int -%}
+  {{ return("(" ~ dbt.dateadd('millisecond', milliseconds, now) | trim ~ ")") }}
+{%- endmacro %}

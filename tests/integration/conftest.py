@@ -34,10 +34,13 @@ CUSTOMERS_SQL = "select * from {{ ref('customers_seed') }}"
 class SyncProject(DbtProject):
     """The integration_tests dbt project in a temporary folder, with a recorder in ministack."""
 
-    def __init__(self, root: Path, warehouse: str, ministack: Ministack):
+    def __init__(
+        self, root: Path, warehouse: str, ministack: Ministack, *, fakesnow: Any = None
+    ) -> None:
         super().__init__(
             root,
             warehouse,
+            fakesnow=fakesnow,
             files={
                 "dbt_project.yml": (REPO / "integration_tests" / "dbt_project.yml").read_text(),
                 "profiles.yml": PROFILES_YML.read_text(),
@@ -162,7 +165,14 @@ class SyncProject(DbtProject):
         return {key: json.loads(row) for key, row in rows}
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+WAREHOUSES = [
+    "duckdb",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("snowflake", marks=pytest.mark.snowflake),
+]
+
+
+@pytest.fixture(params=WAREHOUSES)
 def project(
     request: pytest.FixtureRequest, tmp_path: Path, ministack: Ministack
 ) -> Iterator[SyncProject]:
@@ -172,7 +182,8 @@ def project(
             if os.environ.get("CI") == "true":
                 pytest.fail(f"CI=true but {reason}")
             pytest.skip(reason)
-    sync_project = SyncProject(tmp_path / "project", request.param, ministack)
+    fakesnow = request.getfixturevalue("fakesnow") if request.param == "snowflake" else None
+    sync_project = SyncProject(tmp_path / "project", request.param, ministack, fakesnow=fakesnow)
     try:
         yield sync_project
     finally:

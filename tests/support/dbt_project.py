@@ -61,8 +61,10 @@ class DbtProject:
         schema_prefix: str = "it",
         env: Mapping[str, str] | None = None,
         target: str | None = "",
+        fakesnow: Any = None,
     ) -> None:
         self.root = root
+        self.fakesnow = fakesnow
         self.warehouse = warehouse
         self.target = warehouse if target == "" else target
         self.schema = f"{schema_prefix}_{uuid.uuid4().hex[:10]}"
@@ -86,6 +88,10 @@ class DbtProject:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             **(env or {}),
         }
+        if warehouse == "snowflake":
+            if fakesnow is None:
+                raise ValueError("a Snowflake project needs a started FakesnowServer (fakesnow=)")
+            self.env.update(fakesnow.profile_env(schema=self.schema))
         self.env.pop("DBT_PROFILES_DIR", None)
         self._models: dict[str, dict[str, Any]] = {}
 
@@ -154,6 +160,8 @@ class DbtProject:
             import duckdb
 
             return duckdb.connect(str(self.root / "warehouse.duckdb"), read_only=read_only)
+        if self.warehouse == "snowflake":
+            return self.fakesnow.connect()
         import psycopg2
 
         return psycopg2.connect(**PG)
@@ -171,8 +179,8 @@ class DbtProject:
             con.close()
 
     def drop(self) -> None:
-        """Drop the project's PostgreSQL schemas (a DuckDB file goes with the folder)."""
-        if self.warehouse == "postgres":
+        """Drop the project's schemas (a DuckDB file goes with the folder)."""
+        if self.warehouse in ("postgres", "snowflake"):
             self.sql(f"drop schema if exists {self.schema} cascade")
             self.sql(f"drop schema if exists {self.sync_schema} cascade")
 

@@ -169,6 +169,27 @@ class FakesnowServer(Service):
             "DBT_SNOWFLAKE_SCHEMA": schema,
         }
 
+    def connect(self, *, database: str = DATABASE, timeout: int = 30) -> Any:
+        """A plain Snowflake connector connection (fakesnow creates the database at login).
+
+        The connector comes with dbt-snowflake in the project's virtualenv (the dev extra).
+        """
+        import snowflake.connector
+
+        if self.port is None:
+            raise RuntimeError("FakesnowServer is not started")
+        return snowflake.connector.connect(
+            account="fakesnow",
+            user="fake",
+            password="snow",
+            host="127.0.0.1",
+            port=self.port,
+            protocol="http",
+            database=database,
+            login_timeout=timeout,
+            network_timeout=timeout,
+        )
+
     def log_tail(self, lines: int = 60) -> str:
         """The end of the server's log (fakesnow logs every failed statement); gone after stop()."""
         if self.log_path is None or not self.log_path.exists():

@@ -15,6 +15,7 @@ runs the SQL as dbt sends it. ``--no-workarounds`` starts stock fakesnow, to see
 from __future__ import annotations
 
 import argparse
+import re
 import threading
 from typing import Any
 
@@ -22,6 +23,7 @@ import fakesnow.arrow
 import fakesnow.cursor
 import fakesnow.server
 import fakesnow.transforms
+import fakesnow.variables
 import pyarrow as pa
 import pyarrow.compute as pc
 import uvicorn
@@ -216,6 +218,27 @@ def keep_null_timestamps(timestamp_to_sf_struct: Any) -> Any:
     return to_struct
 
 
+# --- 7: "$word" inside a string literal taken for a session variable ------------------------------
+
+STRING_LITERAL = re.compile(r"'(?:[^'\\]|''|\\.)*'")
+SESSION_VARIABLE = re.compile(r"(?<![$\w])\$(?!\d+)\w+")
+
+
+def variables_outside_literals(inline_variables: Any) -> Any:
+    """fakesnow gap: a statement holding '$LATEST' (a Lambda version) in a string literal fails
+    with "Session variable '$LATEST' does not exist": fakesnow looks for $name anywhere in the
+    text. Snowflake reads variables outside literals only; with none set and none outside a
+    literal, the statement is left as it is.
+    """
+
+    def inline(self: Any, sql: str) -> str:
+        if not self._variables and not SESSION_VARIABLE.search(STRING_LITERAL.sub("''", sql)):
+            return sql
+        return inline_variables(self, sql)
+
+    return inline
+
+
 def apply_workarounds() -> None:
     """Install every workaround above into the imported fakesnow."""
     fakesnow.cursor.parse_one = rewrite_before_translation(fakesnow.cursor.parse_one)
@@ -229,6 +252,10 @@ def apply_workarounds() -> None:
     )
     fakesnow.arrow.timestamp_to_sf_struct = keep_null_timestamps(
         fakesnow.arrow.timestamp_to_sf_struct
+    )
+    variables = fakesnow.variables.Variables
+    variables.inline_variables = variables_outside_literals(  # type: ignore[method-assign]
+        variables.inline_variables
     )
     routes = fakesnow.server.app.router.routes
     for index, route in enumerate(routes):
