@@ -24,6 +24,9 @@ PACKAGE_NAME = "dbt_lambda_sync"
 CONNECTION_NAME = "dbt_lambda_sync"
 # Parameters per multi-row INSERT: PostgreSQL takes at most 65,535.
 INSERT_CHUNK_PARAMETERS = 30_000
+# The adapters the package is tested on; macros/adapter/_unsupported_adapter.sql lists the same.
+# Redshift would run the postgres__ macros through dbt's dispatch: not until it is tested.
+SUPPORTED_ADAPTERS = ("duckdb", "postgres", "snowflake")
 # Adapters whose driver binds parameters in the pyformat style (%s), not DuckDB's '?'.
 PYFORMAT_ADAPTERS = frozenset({"postgres", "snowflake"})
 
@@ -106,6 +109,15 @@ def parse_manifest(args: ProjectArgs) -> Any:
     return result.result
 
 
+def check_adapter_supported(adapter_type: str) -> None:
+    """Raises ``UsageError`` for an adapter the package does not support (before any SQL)."""
+    if adapter_type not in SUPPORTED_ADAPTERS:
+        raise UsageError(
+            f"dbt-lambda-sync does not support adapter '{adapter_type}' yet;"
+            f" supported: {', '.join(SUPPORTED_ADAPTERS)}"
+        )
+
+
 class Warehouse:
     """One open connection to the target's warehouse, with the package's macros callable.
 
@@ -143,6 +155,7 @@ class Warehouse:
             )
             set_from_args(namespace, {})
             config = RuntimeConfig.from_args(namespace)
+            check_adapter_supported(config.credentials.type)
             # dbt's invoke() resets adapters on exit: register ours again after any dbt call.
             reset_adapters()
             register_adapter(config, get_mp_context())
@@ -150,6 +163,8 @@ class Warehouse:
             adapter.set_macro_resolver(manifest)
             adapter.set_macro_context_generator(generate_runtime_macro_context)
             adapter.acquire_connection(CONNECTION_NAME)
+        except UsageError:
+            raise
         except Exception as exc:  # dbt raises many unrelated types for a bad profile or server
             raise WarehouseError(f"could not open the warehouse: {_short(exc)}") from exc
         warehouse = cls(adapter, manifest, config)

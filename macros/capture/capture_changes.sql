@@ -12,6 +12,7 @@
 
 
 {% macro default__capture_changes() -%}
+  {%- do dbt_lambda_sync.check_adapter_supported() -%}
   {%- if not execute or model is not mapping or model.resource_type != 'model' -%}{{ return('') }}{%- endif -%}
   {%- set syncs = (model.config.meta or {}).get('lambda_sync') -%}
   {%- if not syncs -%}{{ return('') }}{%- endif -%}

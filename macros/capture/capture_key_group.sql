@@ -8,9 +8,8 @@
 {%- endmacro %}
 
 
-{#- The key's text: right for every type, without knowing the adapter's type names. -#}
 {% macro default__capture_key_group(key_column, key_text) -%}
-  {{ return(key_text) }}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
 {%- endmacro %}
 
 

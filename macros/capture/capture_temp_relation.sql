@@ -7,9 +7,8 @@
 {%- endmacro %}
 
 
-{#- The bare name: standard SQL has no schema that holds only a session's temporary tables. -#}
 {% macro default__capture_temp_relation(name) -%}
-  {{ return(name) }}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
 {%- endmacro %}
 
 

@@ -7,9 +7,8 @@
 {%- endmacro %}
 
 
-{#- Nothing to tune. -#}
 {% macro default__capture_work_mem(action, previous) -%}
-  {{ return(none) }}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
 {%- endmacro %}
 
 
@@ -34,5 +33,17 @@
   {%- elif previous -%}
     {%- do run_query("select set_config('work_mem', " ~ dbt_lambda_sync.sql_literal(previous) ~ ", false)") -%}
   {%- endif -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- DuckDB: nothing to tune (memory_limit is the whole database's, not a statement's). -#}
+{% macro duckdb__capture_work_mem(action, previous) -%}
+  {{ return(none) }}
+{%- endmacro %}
+
+
+{#- Snowflake: nothing to tune (a query's memory is its warehouse's size). -#}
+{% macro snowflake__capture_work_mem(action, previous) -%}
   {{ return(none) }}
 {%- endmacro %}

@@ -14,6 +14,28 @@
 
 {% macro default__compute_plan(sync_name, model_name, relation, primary_key, columns, now,
                                invocation) -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- DuckDB: the plan's statements as they are, without PostgreSQL's BEGIN and COMMIT. -#}
+{% macro duckdb__compute_plan(sync_name, model_name, relation, primary_key, columns, now,
+                              invocation) -%}
+  {{ return(dbt_lambda_sync._compute_plan(
+      sync_name, model_name, relation, primary_key, columns, now, invocation)) }}
+{%- endmacro %}
+
+
+{#- Snowflake: as DuckDB, without PostgreSQL's BEGIN and COMMIT. -#}
+{% macro snowflake__compute_plan(sync_name, model_name, relation, primary_key, columns, now,
+                                 invocation) -%}
+  {{ return(dbt_lambda_sync._compute_plan(
+      sync_name, model_name, relation, primary_key, columns, now, invocation)) }}
+{%- endmacro %}
+
+
+{#- The plan's statements, the same on every supported adapter, in the caller's transaction if any. -#}
+{% macro _compute_plan(sync_name, model_name, relation, primary_key, columns, now, invocation) -%}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- do dbt_lambda_sync.claim_plan(sync_name, model_name) -%}
   {%- set capture = dbt_lambda_sync._capture_keys(sync_name, model_name, relation, primary_key, columns) -%}
@@ -74,7 +96,7 @@
                                 invocation) -%}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- do run_query('begin') -%}
-  {%- do dbt_lambda_sync.default__compute_plan(
+  {%- do dbt_lambda_sync._compute_plan(
       sync_name, model_name, relation, primary_key, columns, now, invocation) -%}
   {%- do run_query('commit') -%}
   {{ return(none) }}

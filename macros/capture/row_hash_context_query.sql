@@ -7,9 +7,20 @@
 {%- endmacro %}
 
 
-{#- version() and current_setting('TimeZone'): PostgreSQL's, which DuckDB answers too. -#}
 {% macro default__row_hash_context_query() -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- PostgreSQL: version() and current_setting('TimeZone'). -#}
+{% macro postgres__row_hash_context_query() -%}
   {{ return("select version(), current_setting('TimeZone')") }}
+{%- endmacro %}
+
+
+{#- DuckDB: as PostgreSQL (DuckDB answers both). -#}
+{% macro duckdb__row_hash_context_query() -%}
+  {{ return(dbt_lambda_sync.postgres__row_hash_context_query()) }}
 {%- endmacro %}
 
 

@@ -14,19 +14,8 @@
 {%- endmacro %}
 
 
-{#-
-  Portable: md5 (dbt.hash) of each column's text, quoted, with NULL marked apart from ''. Equal
-  text is taken as equal JSON, as on PostgreSQL below.
--#}
 {% macro default__row_hash_expression(columns) -%}
-  {%- set parts = [dbt_lambda_sync.sql_literal(dbt_lambda_sync._row_hash_signature(columns))] -%}
-  {%- for column in columns -%}
-    {%- set name = dbt_lambda_sync.quote_identifier(column.name) -%}
-    {%- set value = dbt.replace("cast(" ~ name ~ " as " ~ dbt.type_string() ~ ")", "'\"'", "'\"\"'") -%}
-    {%- do parts.append("case when " ~ name ~ " is null then '|N' else "
-        ~ dbt.concat(["'|\"'", value, "'\"'"]) ~ " end") -%}
-  {%- endfor -%}
-  {{ return(dbt.hash(dbt.concat(parts))) }}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
 {%- endmacro %}
 
 

@@ -9,8 +9,13 @@
 {%- endmacro %}
 
 
-{#- current_setting('TimeZone'): PostgreSQL's, which DuckDB answers too. -#}
 {% macro default__sync_signature(columns) -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- PostgreSQL: a key with a time zone renders in current_setting('TimeZone'). -#}
+{% macro postgres__sync_signature(columns) -%}
   {%- set key = columns[0] -%}
   {%- set type = dbt_lambda_sync._key_render_type(key.data_type) -%}
   {%- if 'with time zone' in type or type in ['timestamptz', 'timetz'] -%}
@@ -19,6 +24,12 @@
     {%- set type = type ~ ', TimeZone ' ~ zone -%}
   {%- endif -%}
   {{ return(dbt_lambda_sync._signature(columns, type)) }}
+{%- endmacro %}
+
+
+{#- DuckDB: as PostgreSQL (DuckDB answers current_setting('TimeZone') too). -#}
+{% macro duckdb__sync_signature(columns) -%}
+  {{ return(dbt_lambda_sync.postgres__sync_signature(columns)) }}
 {%- endmacro %}
 
 

@@ -8,7 +8,19 @@
 
 
 {% macro default__event_column_name(name) -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- PostgreSQL: the name as the warehouse reports it (unquoted names are folded to lower case). -#}
+{% macro postgres__event_column_name(name) -%}
   {{ return(name) }}
+{%- endmacro %}
+
+
+{#- DuckDB: as PostgreSQL (names keep the case they were created with). -#}
+{% macro duckdb__event_column_name(name) -%}
+  {{ return(dbt_lambda_sync.postgres__event_column_name(name)) }}
 {%- endmacro %}
 
 

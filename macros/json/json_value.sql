@@ -7,9 +7,14 @@
 {%- endmacro %}
 
 
-{#- The column as it is: PostgreSQL's row_to_json already writes ISO 8601 timestamps and quotes NaN
-    and Infinity. -#}
 {% macro default__json_value(column) -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- PostgreSQL: the column as it is; row_to_json already writes ISO 8601 timestamps and quotes NaN
+    and Infinity. -#}
+{% macro postgres__json_value(column) -%}
   {{ return(dbt_lambda_sync.quote_identifier(column.name)) }}
 {%- endmacro %}
 

@@ -13,6 +13,12 @@
 
 
 {% macro default__row_json_select(relation, columns, primary_key_column) -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- PostgreSQL: the row alias of a subquery of the shaped columns, as JSON (row_to_json_text). -#}
+{% macro postgres__row_json_select(relation, columns, primary_key_column) -%}
   {%- set taken = columns | map(attribute='name') | map('lower') | list -%}
   {%- set aliases = ['dls_row'] -%}
   {%- for column in columns -%}{%- do aliases.append('dls_row_' ~ loop.index) -%}{%- endfor -%}
@@ -30,6 +36,12 @@
   ) as {{ row }}
   {%- endset -%}
   {{ return(sql) }}
+{%- endmacro %}
+
+
+{#- DuckDB: as PostgreSQL (row_to_json_text and json_value differ, the query does not). -#}
+{% macro duckdb__row_json_select(relation, columns, primary_key_column) -%}
+  {{ return(dbt_lambda_sync.postgres__row_json_select(relation, columns, primary_key_column)) }}
 {%- endmacro %}
 
 

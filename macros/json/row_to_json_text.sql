@@ -6,8 +6,7 @@
 
 {#- Standard SQL has no row-to-JSON function: each warehouse the package supports has its own. -#}
 {% macro default__row_to_json_text(alias) -%}
-  {%- do exceptions.raise_compiler_error("dbt_lambda_sync: no row_to_json_text for adapter '"
-      ~ adapter.type() ~ "' (supported: postgres, duckdb)") -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
 {%- endmacro %}
 
 
@@ -20,4 +19,14 @@
 {#- DuckDB: to_json of the row alias (a struct). -#}
 {% macro duckdb__row_to_json_text(alias) -%}
   {{ return("cast(to_json(" ~ alias ~ ") as varchar)") }}
+{%- endmacro %}
+
+
+{#-
+  Snowflake has no JSON of a subquery's row alias: snowflake__row_json_select builds each row's
+  object from its columns instead, and never calls this.
+-#}
+{% macro snowflake__row_to_json_text(alias) -%}
+  {%- do exceptions.raise_compiler_error("dbt-lambda-sync: row_to_json_text is not used on"
+      ~ " Snowflake (snowflake__row_json_select builds each row's object from its columns)") -%}
 {%- endmacro %}

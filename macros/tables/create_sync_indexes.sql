@@ -4,8 +4,18 @@
 {%- endmacro %}
 
 
-{#- No indexes (DuckDB: its zone maps serve the range scans, and ART indexes slow bulk writes). -#}
 {% macro default__create_sync_indexes() -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- DuckDB: no indexes (its zone maps serve the range scans, and ART indexes slow bulk writes). -#}
+{% macro duckdb__create_sync_indexes() -%}
+{%- endmacro %}
+
+
+{#- Snowflake: no indexes (standard tables have none; micro-partition pruning serves the scans). -#}
+{% macro snowflake__create_sync_indexes() -%}
 {%- endmacro %}
 
 

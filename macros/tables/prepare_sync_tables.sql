@@ -12,17 +12,20 @@
 {%- endmacro %}
 
 
-{#-
-  One transaction, opened and committed through dbt (dbt runs on-run-start hooks outside one, and
-  dbt's create_schema statement would otherwise leave one open that is rolled back after the
-  hook).
--#}
 {% macro default__prepare_sync_tables() -%}
-  {%- if not execute -%}{{ return('') }}{%- endif -%}
-  {%- do adapter.execute('select 1', auto_begin=True) -%}
-  {%- do dbt_lambda_sync.create_sync_tables() -%}
-  {%- do adapter.commit() -%}
-  {{ return('') }}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- DuckDB: no advisory lock (one process at a time opens a database file for writing). -#}
+{% macro duckdb__prepare_sync_tables() -%}
+  {{ return(dbt_lambda_sync._prepare_sync_tables_in_dbt_transaction()) }}
+{%- endmacro %}
+
+
+{#- Snowflake: as DuckDB, without PostgreSQL's advisory lock (Snowflake has none). -#}
+{% macro snowflake__prepare_sync_tables() -%}
+  {{ return(dbt_lambda_sync._prepare_sync_tables_in_dbt_transaction()) }}
 {%- endmacro %}
 
 
@@ -41,5 +44,19 @@
       ~ ", 0))") -%}
   {%- do dbt_lambda_sync.create_sync_tables() -%}
   {%- do run_query('commit') -%}
+  {{ return('') }}
+{%- endmacro %}
+
+
+{#-
+  One transaction, opened and committed through dbt (dbt runs on-run-start hooks outside one, and
+  dbt's create_schema statement would otherwise leave one open that is rolled back after the
+  hook).
+-#}
+{% macro _prepare_sync_tables_in_dbt_transaction() -%}
+  {%- if not execute -%}{{ return('') }}{%- endif -%}
+  {%- do adapter.execute('select 1', auto_begin=True) -%}
+  {%- do dbt_lambda_sync.create_sync_tables() -%}
+  {%- do adapter.commit() -%}
   {{ return('') }}
 {%- endmacro %}

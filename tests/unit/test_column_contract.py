@@ -2,7 +2,8 @@
 same way, and compute the same definition key, for the same inputs.
 
 The macros are pure apart from ``adapter.get_columns_in_relation``, so they are rendered with a
-minimal jinja2 environment (``do`` and dbt's ``return``) and a fake adapter: no dbt, no warehouse.
+minimal jinja2 environment (``do``, dbt's ``return`` and ``exceptions``) and a fake adapter that
+dispatches as dbt does (DuckDB unless told): no dbt, no warehouse.
 The macros are found by name under macros/, wherever their file is.
 """
 
@@ -42,6 +43,14 @@ def _return(value: Any) -> None:
     raise _Return(value)
 
 
+class CompilationError(Exception):
+    """What ``exceptions.raise_compiler_error`` raises here (dbt's own is a CompilationError)."""
+
+
+def _raise_compiler_error(message: str) -> None:
+    raise CompilationError(message)
+
+
 @dataclass(frozen=True)
 class Column:
     """What adapter.get_columns_in_relation gives the macro (only the name is used)."""
@@ -49,58 +58,99 @@ class Column:
     name: str
 
 
+# dbt's dispatch tries an adapter's parents after it (dbt-redshift declares dbt-postgres).
+ADAPTER_PARENTS = {"redshift": ("postgres",)}
+
+
 class FakeAdapter:
     def __init__(self, columns: Sequence[str], macros: dict[str, Any]) -> None:
         self.columns = [Column(c) for c in columns]
         self.macros = macros
+        self.adapter_type = "duckdb"
+
+    def type(self) -> str:
+        """The adapter's name, as dbt's ``adapter.type()``."""
+        return self.adapter_type
 
     def get_columns_in_relation(self, relation: Any) -> list[Column]:
         return self.columns
 
     def dispatch(self, name: str, macro_namespace: str | None = None) -> Any:
-        """dbt's dispatch with no adapter override: the package's ``default__`` macro."""
-        return self.macros[f"default__{name}"]
+        """dbt's dispatch: the adapter's own macro, its parents', else the ``default__`` one."""
+        for prefix in (self.adapter_type, *ADAPTER_PARENTS.get(self.adapter_type, ()), "default"):
+            found = self.macros.get(f"{prefix}__{name}")
+            if found is not None:
+                return found
+        raise AssertionError(f"no implementation of {name}")
+
+
+def _returning(jinja_macro: Any) -> Callable[..., Any]:
+    """A macro called as dbt calls it: the value of its ``return``, else its rendered text."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return jinja_macro(*args, **kwargs)
+        except _Return as done:
+            return done.value
+
+    return call
+
+
+class _Package:
+    """The ``dbt_lambda_sync`` namespace macros call each other through."""
+
+    def __init__(self, macros: dict[str, Any]) -> None:
+        self._macros = macros
+
+    def __getattr__(self, name: str) -> Any:
+        return self._macros[name]
 
 
 @functools.cache
 def _package_macros() -> tuple[FakeAdapter, dict[str, Any]]:
     """Every macro file loaded into one namespace, as dbt does, so a public macro finds its
-    dispatched ``default__`` and the private helpers it calls, wherever their files are.
-    Compiled once: the adapter's columns are set per call.
+    dispatched implementation and the private helpers it calls (``dbt_lambda_sync.<name>``),
+    wherever their files are. Compiled once: the adapter's columns are set per call.
     """
     env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
     macros: dict[str, Any] = {}
     adapter = FakeAdapter((), macros)
     env.globals.update(
-        {"return": _return, "execute": True, "adapter": adapter, "modules": SimpleNamespace(re=re)}
+        {
+            "return": _return,
+            "execute": True,
+            "adapter": adapter,
+            "modules": SimpleNamespace(re=re),
+            "exceptions": SimpleNamespace(raise_compiler_error=_raise_compiler_error),
+            # looked up when called: the macros of files loaded later are there by then
+            "dbt_lambda_sync": _Package(macros),
+        }
     )
     for path in sorted(MACROS.rglob("*.sql")):
-        module = env.from_string(path.read_text("utf-8")).module
+        # rendered for its definitions: a module would export only the public ones
+        template = env.from_string(path.read_text("utf-8"))
+        context = template.new_context()
+        for _ in template.root_render_func(context):
+            pass
         macros.update(
             {
-                key: value
-                for key, value in vars(module).items()
+                key: _returning(value)
+                for key, value in context.vars.items()
                 if isinstance(value, jinja2.runtime.Macro)
             }
         )
-    env.globals.update(macros)
     return adapter, macros
 
 
-def macro(name: str, columns: Sequence[str] = ()) -> Callable[..., Any]:
-    """The named macro of the package, rendered against a relation with these columns."""
+def macro(
+    name: str, columns: Sequence[str] = (), adapter_type: str = "duckdb"
+) -> Callable[..., Any]:
+    """The named macro of the package, rendered on this adapter against a relation with these
+    columns (the macros tested here have no override: DuckDB's is every adapter's)."""
     adapter, macros = _package_macros()
     adapter.columns = [Column(c) for c in columns]
-    jinja_macro = macros[name]
-
-    def call(*args: Any) -> Any:
-        try:
-            jinja_macro(*args)
-        except _Return as done:
-            return done.value
-        raise AssertionError(f"macro {name} did not return")
-
-    return call
+    adapter.adapter_type = adapter_type
+    return macros[name]
 
 
 def jinja_resolution(primary_key: str, columns: list[str] | None, actual: Sequence[str]):

@@ -4,6 +4,10 @@ macros/<area>/<name>.sql holds one public macro, <name>, a one-line adapter.disp
 default__<name>; then adapter overrides, each under a comment saying why. Helpers are private
 (a leading underscore), in the file of the macro that uses them or in a file of their own
 (_<helper>.sql) when shared. The Python package calls only public macros that exist.
+
+Adapters: a public macro's default__ is either the SQL every supported adapter runs (none of them
+overrides it), or, once one of them needs its own, each has its own and default__ only raises
+the package's unsupported-adapter error.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from dbt_lambda_sync.warehouse import SUPPORTED_ADAPTERS
 
 ROOT = Path(__file__).resolve().parents[2]
 MACROS = ROOT / "macros"
@@ -30,7 +36,13 @@ SHIM = re.compile(
 # Python call sites: warehouse.call_macro("name", ...) (the name may sit on the next line).
 CALL = re.compile(r"call_macro\(\s*\"(\w+)\"")
 
+# default__'s whole body where the supported adapters each have their own implementation.
+UNSUPPORTED = "{%- do dbt_lambda_sync._unsupported_adapter() -%}"
+# A macro branching on the adapter's name instead of dispatching.
+ADAPTER_TEST = re.compile(r"(adapter\.type\(\)|target\.type)\s*(==|!=|not in|in)\b")
+
 FILES = sorted(MACROS.rglob("*.sql"))
+PUBLIC_FILES = [p for p in FILES if not p.stem.startswith("_")]
 
 
 def macros_in(path: Path) -> list[re.Match[str]]:
@@ -70,7 +82,7 @@ def test_one_public_macro_named_after_the_file(path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if not p.stem.startswith("_")], ids=macro_ids)
+@pytest.mark.parametrize("path", PUBLIC_FILES, ids=macro_ids)
 def test_public_macro_dispatches_in_one_line(path: Path) -> None:
     public = next(m for m in macros_in(path) if m["name"] == path.stem)
     shim = SHIM.match(" ".join(public["body"].split()))
@@ -117,3 +129,42 @@ def test_hooks_name_public_macros() -> None:
     assert hooks and set(hooks) <= public, hooks
     # the post-hook users wire in their own dbt_project.yml
     assert "capture_changes" in public
+
+
+@pytest.mark.parametrize("path", PUBLIC_FILES, ids=macro_ids)
+def test_supported_adapters_share_default_or_each_override(path: Path) -> None:
+    defined = {m["name"]: m for m in macros_in(path)}
+    overridden = {a for a in SUPPORTED_ADAPTERS if f"{a}__{path.stem}" in defined}
+    default_raises = " ".join(defined[f"default__{path.stem}"]["body"].split()) == UNSUPPORTED
+    if overridden:
+        missing = sorted(set(SUPPORTED_ADAPTERS) - overridden)
+        assert not missing, f"{path}: overridden for {sorted(overridden)}, not for {missing}"
+        assert default_raises, f"{path}: default__ must be only {UNSUPPORTED}"
+    else:
+        assert not default_raises, (
+            f"{path}: default__ is every supported adapter's: it cannot raise"
+        )
+
+
+@pytest.mark.parametrize("path", FILES, ids=macro_ids)
+def test_adapters_differ_through_dispatch_only(path: Path) -> None:
+    if path.parent.name == "adapter":
+        return  # the check of the adapter itself
+    assert not ADAPTER_TEST.search(path.read_text()), (
+        f"{path}: dispatch instead of testing the type"
+    )
+
+
+def test_hooks_check_the_adapter_first() -> None:
+    project = (ROOT / "dbt_project.yml").read_text()
+    hook = re.search(r"on-run-start:\s*\n\s*- \"(?P<hook>.*)\"", project)
+    assert hook, project
+    calls = re.findall(PACKAGE + r"\.(\w+)\(", hook["hook"])
+    assert calls == ["check_adapter_supported", "prepare_sync_tables"], hook["hook"]
+    capture = next(
+        m
+        for m in macros_in(MACROS / "capture" / "capture_changes.sql")
+        if m["name"] == "default__capture_changes"
+    )
+    first = capture["body"].strip().splitlines()[0]
+    assert "dbt_lambda_sync.check_adapter_supported()" in first, first

@@ -13,11 +13,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from dbt_lambda_sync.errors import UsageError
-from dbt_lambda_sync.warehouse import ProjectArgs, pyformat_placeholders
+from dbt_lambda_sync.warehouse import (
+    SUPPORTED_ADAPTERS,
+    ProjectArgs,
+    Warehouse,
+    check_adapter_supported,
+    pyformat_placeholders,
+)
 
 
 @pytest.fixture
@@ -114,3 +121,40 @@ def test_psycopg2_reads_back_what_was_written() -> None:
     # psycopg2's formatting without a connection: '%%' -> '%', '%s' -> the adapted value
     values = tuple(ext.adapt(v).getquoted().decode() for v in (1, "o'k"))
     assert rewritten % values == "select '50% ?' as \"a?%\", 1 from \"sch?%\".t where x = 'o''k'"
+
+
+# --- the adapters the CLI works with ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adapter_type", SUPPORTED_ADAPTERS)
+def test_supported_adapters_pass(adapter_type: str) -> None:
+    check_adapter_supported(adapter_type)
+
+
+@pytest.mark.parametrize("adapter_type", ["bigquery", "redshift", "databricks"])
+def test_other_adapters_are_a_usage_error(adapter_type: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        check_adapter_supported(adapter_type)
+    assert str(raised.value) == (
+        f"dbt-lambda-sync does not support adapter '{adapter_type}' yet;"
+        " supported: duckdb, postgres, snowflake"
+    )
+    assert raised.value.exit_code == 2
+
+
+def test_open_refuses_an_unsupported_adapter_before_connecting(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbt.adapters import factory
+    from dbt.config.runtime import RuntimeConfig
+
+    def from_args(namespace: object) -> object:
+        return SimpleNamespace(credentials=SimpleNamespace(type="redshift"))
+
+    def register_adapter(*args: object) -> None:
+        raise AssertionError("the adapter was registered")
+
+    monkeypatch.setattr(RuntimeConfig, "from_args", staticmethod(from_args))
+    monkeypatch.setattr(factory, "register_adapter", register_adapter)
+    with pytest.raises(UsageError, match="does not support adapter 'redshift'"):
+        Warehouse.open(ProjectArgs(project_dir=str(project_dir)), manifest=object())
