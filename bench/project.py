@@ -54,7 +54,7 @@ vars:
 class BenchProject(DbtProject):
     """The benchmark project: one generated model, ``bench_rows``, with one sync."""
 
-    def __init__(self, root: Path, warehouse: str, sync: dict[str, Any]):
+    def __init__(self, root: Path, warehouse: str, sync: dict[str, Any], *, fakesnow: Any = None):
         super().__init__(
             root,
             warehouse,
@@ -65,6 +65,7 @@ class BenchProject(DbtProject):
                 "AWS_SECRET_ACCESS_KEY": "bench",
                 "DO_NOT_TRACK": "1",
             },
+            fakesnow=fakesnow,
         )
         (root / "models" / f"{MODEL}.sql").write_text(MODEL_SQL)
         self.set_sync(**sync)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from dbt_lambda_sync.definitions import SyncDefinition, check_columns
+from dbt_lambda_sync.definitions import SyncDefinition, check_columns, resolve_column
 from dbt_lambda_sync.errors import DefinitionError, KeyChanged, SyncError, UsageError
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.reporting import PlanSummary
@@ -48,6 +48,15 @@ class PlanStore:
         problems = check_columns(self.defn, columns)
         if problems:
             raise DefinitionError(problems)
+
+    def event_key_column(self) -> str:
+        """The key column as events spell it (``primary_key_column``, and the key of each row
+        object): the relation's spelling of ``primary_key``, as the adapter names it in events
+        (macro event_column_name: Snowflake's folded upper-case names go out lower-case).
+        """
+        actual = self.warehouse.columns_of(self.relation)
+        column = resolve_column(self.defn.primary_key, actual) or self.defn.primary_key
+        return str(self.warehouse.call_macro("event_column_name", column=column))
 
     def is_fresh(self, state: StateRow | None) -> bool:
         """A stored plan is reused only when the post-hook of the latest dbt invocation computed

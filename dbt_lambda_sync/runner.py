@@ -170,6 +170,9 @@ class SyncRunner:
         started = self.now()
         start_clock = self.clock.monotonic()
         self.plans.check_relation()
+        self.delivery.ctx = dataclasses.replace(
+            self.delivery.ctx, primary_key_column=self.plans.event_key_column()
+        )
         self.state.create_tables()
         empty_build = self.plans.empty_build(self.state.read())
         if empty_build:

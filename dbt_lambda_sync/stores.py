@@ -105,6 +105,9 @@ class PlanSource(Protocol):
     def check_relation(self) -> None:
         """Raises when the model's relation is missing or lacks the sync's columns."""
 
+    def event_key_column(self) -> str:
+        """The key column as events spell it (``primary_key_column``)."""
+
     def empty_build(self, state: StateRow | None) -> str | None:
         """Why nothing can be planned (a model built with --empty), else None."""
 

@@ -2,25 +2,25 @@
   A column's name as events spell it (the row objects' keys and primary_key_column): the name the
   warehouse reports, except where the warehouse folds unquoted names to upper case.
 -#}
-{% macro event_column_name(name) -%}
-  {{ return(adapter.dispatch('event_column_name', 'dbt_lambda_sync')(name)) }}
+{% macro event_column_name(column) -%}
+  {{ return(adapter.dispatch('event_column_name', 'dbt_lambda_sync')(column)) }}
 {%- endmacro %}
 
 
-{% macro default__event_column_name(name) -%}
+{% macro default__event_column_name(column) -%}
   {%- do dbt_lambda_sync._unsupported_adapter() -%}
 {%- endmacro %}
 
 
 {#- PostgreSQL: the name as the warehouse reports it (unquoted names are folded to lower case). -#}
-{% macro postgres__event_column_name(name) -%}
-  {{ return(name) }}
+{% macro postgres__event_column_name(column) -%}
+  {{ return(column) }}
 {%- endmacro %}
 
 
 {#- DuckDB: as PostgreSQL (names keep the case they were created with). -#}
-{% macro duckdb__event_column_name(name) -%}
-  {{ return(dbt_lambda_sync.postgres__event_column_name(name)) }}
+{% macro duckdb__event_column_name(column) -%}
+  {{ return(dbt_lambda_sync.postgres__event_column_name(column)) }}
 {%- endmacro %}
 
 
@@ -31,14 +31,14 @@
   on purpose and is kept. var('lambda_sync_column_case', 'lower'): 'stored' keeps every name as
   Snowflake stores it.
 -#}
-{% macro snowflake__event_column_name(name) -%}
+{% macro snowflake__event_column_name(column) -%}
   {%- set case = var('lambda_sync_column_case', 'lower') -%}
   {%- if case not in ('lower', 'stored') -%}
     {%- do exceptions.raise_compiler_error("var lambda_sync_column_case must be 'lower' or"
         ~ " 'stored' (got " ~ (case | tojson) ~ ")") -%}
   {%- endif -%}
-  {%- if case == 'lower' and modules.re.match('^[A-Z_][A-Z0-9_$]*$', name) -%}
-    {{ return(name | lower) }}
+  {%- if case == 'lower' and modules.re.match('^[A-Z_][A-Z0-9_$]*$', column) -%}
+    {{ return(column | lower) }}
   {%- endif -%}
-  {{ return(name) }}
+  {{ return(column) }}
 {%- endmacro %}

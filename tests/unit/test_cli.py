@@ -322,6 +322,9 @@ def test_plan_json_and_text(project, monkeypatch) -> None:
         def check_relation(self) -> None:
             pass
 
+        def event_key_column(self) -> str:
+            return "customer_id"
+
         def refresh(self, *, now: datetime) -> None:
             return None
 

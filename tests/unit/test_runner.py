@@ -173,6 +173,9 @@ class MemoryPlans:
     def check_relation(self) -> None:
         pass
 
+    def event_key_column(self) -> str:
+        return str(self.defn.primary_key)
+
     def empty_build(self, state: StateRow | None) -> str | None:
         return self.empty_build_note
 
