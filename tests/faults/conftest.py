@@ -1,8 +1,10 @@
 """Fixtures and checks for the fault scenarios (issue 4): crashes, function and endpoint faults,
 a lost warehouse connection, concurrent runners, hostile data and secrets.
 
-Every scenario reuses the end-to-end ``project`` fixture (DuckDB and PostgreSQL) and ends with
-``check_invariant``: the promises of SPEC sections 5-7 that must hold whatever happened.
+Every scenario reuses the end-to-end ``project`` fixture (DuckDB, PostgreSQL and Snowflake on
+fakesnow) and ends with ``check_invariant``: the promises of SPEC sections 5-7 that must hold
+whatever happened. Which scenarios run on which warehouse is decided here (``engine_only``), as
+are the Snowflake failures known to be the package's (``KNOWN_SNOWFLAKE_FAILURES``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,37 @@ from tests.integration import conftest as integration
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import ScriptedEndpoint
 
-# The end-to-end fixture (DuckDB and PostgreSQL), shared rather than copied.
+# The end-to-end fixture (every warehouse), shared rather than copied.
 project = integration.project
+
+# Which scenarios run on which warehouse. The rule: a scenario is warehouse-dependent when what it
+# puts under stress is the warehouse's side of a sync (the SQL the package generates, its
+# transactions and checkpoints, names and their quoting or case, how values render as JSON, what
+# text a column takes, leases judged by the warehouse's clock, recovery from a process killed
+# between statements): it runs on every warehouse. A scenario whose fault lives in the function,
+# the endpoint, the network or the runner's own process (a captured model of plain integers and
+# text, then bad answers, timeouts, throttling, signals, delivery order, memory) exercises the
+# delivery engine, which is the same code whatever the warehouse: it runs on DuckDB (in process)
+# and PostgreSQL (a server) only. Snowflake on fakesnow would add several minutes a module without
+# reaching any SQL the warehouse-dependent modules do not (and fakesnow returns a result whole, so
+# a memory figure there would measure the emulator). A module opts in with
+# ``pytestmark = [..., engine_only]``, a single test with ``@engine_only``.
+ENGINE_WAREHOUSES = [
+    param
+    for param in integration.WAREHOUSES
+    if getattr(param, "values", (param,))[0] in ("duckdb", "postgres")
+]
+engine_only = pytest.mark.parametrize("project", ENGINE_WAREHOUSES, indirect=True)
+
+# Failures on Snowflake that are the package's, not the test's (see each reason): expected to fail
+# (strictly, so a fix is noticed) until the package is fixed. Test node ids without the param.
+KNOWN_SNOWFLAKE_FAILURES: dict[str, str] = {
+    "tests/faults/test_lifecycle_faults.py::test_a_failed_adoption_changes_nothing": (
+        "package: Warehouse.transaction() sends no BEGIN on Snowflake (dbt-snowflake's begin()"
+        " and commit() are no-ops on an autocommit connection), so each statement of"
+        " adopt_renamed_sync commits alone and a failed adoption leaves the snapshot moved"
+    ),
+}
 
 FAULTY_HANDLER = (Path(__file__).parent / "handlers" / "faulty.py").read_text()
 SYNC = "crm_customers"
@@ -31,13 +62,28 @@ KEY = "customer_id"
 
 
 def numbered_customers_sql(rows: int) -> str:
-    """A customers model of ``rows`` rows (customer_id 1..rows, name) on either warehouse."""
+    """A customers model of ``rows`` rows (customer_id 1..rows, name) on any warehouse."""
+    return (
+        "select customer_id, 'name ' || cast(customer_id as varchar) as name from ("
+        + integer_series_sql(1, rows, "customer_id")
+        + ") as numbered"
+    )
+
+
+def integer_series_sql(first: int, last: int, column: str) -> str:
+    """``select`` of the integers ``first``..``last`` as ``column`` (an integer) on any warehouse.
+
+    Snowflake has no series function: row_number over generator(rowcount), offset to ``first``.
+    """
+    rows = last - first + 1
     return (
         "{% if target.type == 'duckdb' %}"
-        "select cast(i as integer) as customer_id, 'name ' || i as name"
-        f" from range(1, {rows + 1}) t(i)"
+        f"select cast(i as integer) as {column} from range({first}, {last + 1}) as t(i)"
+        "{% elif target.type == 'snowflake' %}"
+        f"select cast({first - 1} + row_number() over (order by seq4()) as integer) as {column}"
+        f" from table(generator(rowcount => {rows}))"
         "{% else %}"
-        f"select i as customer_id, 'name ' || i as name from generate_series(1, {rows}) t(i)"
+        f"select i as {column} from generate_series({first}, {last}) as t(i)"
         "{% endif %}"
     )
 
@@ -69,6 +115,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "tests/faults/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.integration)
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("project") == "snowflake":
+                reason = KNOWN_SNOWFLAKE_FAILURES.get(item.nodeid.split("[")[0])
+                if reason:
+                    item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 
 
 def deploy_faulty(project: SyncProject, *, timeout: int = 30, name: str | None = None) -> str:
@@ -112,13 +163,19 @@ def run_until_settled(project: SyncProject, *, tries: int = 20, expect: int = 0)
 
 
 def model_rows(project: SyncProject, model: str = "customers", key: str = KEY) -> dict[str, dict]:
-    """The model's current rows by primary key text (simple column types only)."""
+    """The model's current rows by primary key text (simple column types only).
+
+    Column names as events spell them: Snowflake stores unquoted names upper-case, the package
+    sends them lower-case.
+    """
     schema = project.model_schema
     with_names = project.query(
         "select column_name from information_schema.columns"
-        f" where table_schema = '{schema}' and table_name = '{model}' order by ordinal_position"
+        f" where lower(table_schema) = '{schema.lower()}' and lower(table_name) = '{model.lower()}'"
+        " order by ordinal_position"
     )
-    columns = [c for (c,) in with_names]
+    snowflake = project.warehouse == "snowflake"
+    columns = [c.lower() if snowflake and c == c.upper() else c for (c,) in with_names]
     rows = project.query(f"select * from {schema}.{model}")
     records = [dict(zip(columns, row, strict=True)) for row in rows]
     return {str(record[key]): record for record in records}

@@ -18,6 +18,7 @@ from tests.faults.conftest import (
     Deliveries,
     check_invariant,
     deploy_faulty,
+    integer_series_sql,
     run_until_settled,
     start_cli,
 )
@@ -39,16 +40,13 @@ LEASE_ENV = {"DBT_LAMBDA_SYNC_LEASE_SECONDS": "3"}
 def rows_sql(first: int, last: int, *, changed_every: int = 0) -> str:
     """customer_id in [first, last], with a name that changes for ids divisible by changed_every."""
     changed = (
-        f"case when i % {changed_every} = 0 then 'v2 ' else 'v1 ' end" if changed_every else "'v1 '"
+        f"case when mod(i, {changed_every}) = 0 then 'v2 ' else 'v1 ' end"
+        if changed_every
+        else "'v1 '"
     )
     return (
-        "{% if target.type == 'duckdb' %}"
-        f"select cast(i as integer) as customer_id, {changed} || cast(i as varchar) as name"
-        f" from range({first}, {last + 1}) as t(i)"
-        "{% else %}"
-        f"select i as customer_id, {changed} || cast(i as text) as name"
-        f" from generate_series({first}, {last}) as t(i)"
-        "{% endif %}"
+        f"select i as customer_id, {changed} || cast(i as varchar) as name"
+        f" from ({integer_series_sql(first, last, 'i')}) as series"
     )
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.faults.conftest import Deliveries, check_invariant, deploy_faulty
+from tests.faults.conftest import Deliveries, check_invariant, deploy_faulty, engine_only
 from tests.faults.test_crashes import rows_sql
 from tests.integration.conftest import SyncProject
+
+pytestmark = engine_only
 
 ORDER = ("removed", "changed", "added")
 

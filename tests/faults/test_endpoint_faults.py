@@ -15,13 +15,14 @@ import pytest
 from tests.faults.conftest import (
     Deliveries,
     check_invariant,
+    engine_only,
     numbered_customers_sql,
     scripted_model,
 )
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, engine_only]
 
 ROWS = 12
 MODEL_SQL = numbered_customers_sql(ROWS)

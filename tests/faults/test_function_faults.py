@@ -21,11 +21,12 @@ from tests.faults.conftest import (
     Deliveries,
     check_invariant,
     deploy_faulty,
+    engine_only,
     numbered_customers_sql,
 )
 from tests.integration.conftest import SyncProject
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, engine_only]
 
 ROWS = 10
 MODEL_SQL = numbered_customers_sql(ROWS)

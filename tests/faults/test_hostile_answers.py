@@ -2,7 +2,8 @@
 warehouse refuses (NUL, lone surrogates), keys that cannot be matched, answers too large or too
 slow, a throttle that asks for a day's wait.
 
-Each case runs end to end on DuckDB and PostgreSQL against ``tests/support/scripted_endpoint.py``:
+Each case runs end to end against ``tests/support/scripted_endpoint.py``, on every warehouse for
+text a warehouse refuses, on DuckDB and PostgreSQL for the others (``engine_only``):
 the bad answer concerns its own batch only, every other row is delivered and checkpointed, and a
 clean run afterwards delivers the rest.
 """
@@ -17,6 +18,7 @@ import pytest
 from tests.faults.conftest import (
     Deliveries,
     check_invariant,
+    engine_only,
     numbered_customers_sql,
     scripted_model,
     scripted_sync,
@@ -101,6 +103,7 @@ def test_nul_and_lone_surrogates_in_error_text_are_stored_cleaned(
     settle(project, endpoint)
 
 
+@engine_only
 def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:
@@ -154,6 +157,7 @@ def test_unmatchable_keys_are_an_invalid_response_and_other_syncs_run(
     settle(project, endpoint, "crm_customers")
 
 
+@engine_only
 def test_huge_error_types_and_answers_are_capped(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:
@@ -184,6 +188,7 @@ def test_huge_error_types_and_answers_are_capped(
     settle(project, endpoint)
 
 
+@engine_only
 def test_a_slow_drip_answer_is_bounded_by_timeout_seconds(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:
@@ -206,6 +211,7 @@ def test_a_slow_drip_answer_is_bounded_by_timeout_seconds(
     settle(project, endpoint)
 
 
+@engine_only
 def test_a_throttle_asking_for_a_day_fails_the_rows_for_this_run(
     project: SyncProject, endpoint: ScriptedEndpoint
 ) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import cli_command, scripted_model
+from tests.faults.conftest import cli_command, engine_only, scripted_model
 from tests.integration.conftest import SyncProject
 from tests.support.scripted_endpoint import ScriptedEndpoint
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, engine_only]
 
 
 def model_sql(rows: int, repeats: int) -> str:

@@ -13,9 +13,17 @@ import time
 
 import pytest
 
-from tests.faults.conftest import Deliveries, check_invariant, deploy_faulty, start_cli
+from tests.faults.conftest import (
+    Deliveries,
+    check_invariant,
+    deploy_faulty,
+    engine_only,
+    start_cli,
+)
 from tests.faults.test_crashes import rows_sql
 from tests.integration.conftest import SyncProject
+
+pytestmark = engine_only
 
 GRACE_SECONDS = 10  # RunOptions.grace_seconds
 
