@@ -63,6 +63,12 @@ def model_sql(warehouse: str) -> str:
             binary = "cast('\\x00\\xFF\\x41' as blob)"
             nested = f"{{'k': {literal(key)}, 'vals': [1, 2], 'd': 0.5}}"
             listed = "[1.5, 2.5]"
+        elif warehouse == "snowflake":
+            binary = "to_binary('00FF41', 'HEX')"
+            nested = (
+                f"object_construct('k', {literal(key)}, 'vals', array_construct(1, 2), 'd', 0.5)"
+            )
+            listed = "array_construct(1.5, 2.5)"
         else:
             binary = "cast('\\x00ff41' as bytea)"
             nested = f"json_build_object('k', {literal(key)}, 'vals', json_build_array(1, 2))"
@@ -130,7 +136,9 @@ def test_hostile_values_keys_reasons_and_names(
     )
     assert all(row["listed"] == [1.5, 2.5] for row in rows.values())
     raw = {row["raw"] for row in rows.values()}
-    expected_raw = "\\x00\\xFFA" if project.warehouse == "duckdb" else "\\x00ff41"
+    expected_raw = {"duckdb": "\\x00\\xFFA", "snowflake": "00FF41"}.get(
+        project.warehouse, "\\x00ff41"
+    )
     assert raw == {expected_raw}, raw
 
     errors = project.open_errors(SYNC)

@@ -45,13 +45,17 @@ def set_up(project: SyncProject, rows: int = 6) -> None:
 
 def stage_lease(project: SyncProject, *, host: str, pid: int, minutes: int) -> None:
     """Another runner's lease, expiring ``minutes`` from now by the warehouse's clock."""
-    sign = "+" if minutes >= 0 else "-"
+    if project.warehouse == "snowflake":
+        utc_now = "cast(convert_timezone('UTC', current_timestamp()) as timestamp_ntz)"
+        expires = f"dateadd(minute, {minutes}, {utc_now})"
+    else:
+        sign = "+" if minutes >= 0 else "-"
+        expires = f"(current_timestamp at time zone 'UTC') {sign} interval '{abs(minutes)} minutes'"
     execute(
         project,
         "update {schema}.lambda_sync_state set"
         f" lease_holder = 'run-x (pid {pid} on {host})', lease_host = '{host}',"
-        f" lease_pid = {pid}, lease_expires_at = (current_timestamp at time zone 'UTC')"
-        f" {sign} interval '{abs(minutes)} minutes'",
+        f" lease_pid = {pid}, lease_expires_at = {expires}",
     )
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.conftest import SyncProject
-from tests.support.dbt_project import PG
 from tests.support.scripted_endpoint import RecordedRequest, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.integration
@@ -64,7 +63,7 @@ def received(endpoint: ScriptedEndpoint, sync: str) -> list[tuple[str, dict]]:
 def tables_named(project: SyncProject, name: str) -> list[tuple]:
     return project.query(
         "select table_schema, table_name from information_schema.tables"
-        f" where table_name = '{name}'"
+        f" where lower(table_name) = '{name}'"
     )
 
 
@@ -125,15 +124,10 @@ def test_hostile_column_names_keys_and_schema_end_to_end(
     # PostgreSQL must not take its '?' for a placeholder
     schema = f"{project.schema}_ls?%ü"
     project.env["DBT_LAMBDA_SYNC_SCHEMA"] = schema
-    if project.warehouse == "postgres":
-
-        def drop() -> None:
-            import psycopg2
-
-            with psycopg2.connect(**PG) as con, con.cursor() as cur:
-                cur.execute(f"drop schema if exists {sql_name(schema)} cascade")
-
-        request.addfinalizer(drop)
+    if project.warehouse in ("postgres", "snowflake"):
+        request.addfinalizer(
+            lambda: project.sql(f"drop schema if exists {sql_name(schema)} cascade")
+        )
 
     def reject(request: RecordedRequest) -> Reply:
         event = request.json()
