@@ -54,6 +54,11 @@ KNOWN_SNOWFLAKE_FAILURES: dict[str, str] = {
         " and commit() are no-ops on an autocommit connection), so each statement of"
         " adopt_renamed_sync commits alone and a failed adoption leaves the snapshot moved"
     ),
+    "tests/faults/test_sql_names.py::test_hostile_column_names_keys_and_schema_end_to_end": (
+        "package: lambda_sync_relation renders lambda_sync_schema unquoted on Snowflake"
+        " (dbt-snowflake quotes nothing by default), so a schema named with '?' or '%' fails"
+        " the on-run-start: create schema if not exists DB.it_..._ls?%ü (syntax error at '?')"
+    ),
 }
 
 FAULTY_HANDLER = (Path(__file__).parent / "handlers" / "faulty.py").read_text()

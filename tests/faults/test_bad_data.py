@@ -42,15 +42,17 @@ REASON = '\'); drop table x; -- %s ? \\ "q" ünï ✓\n'
 REJECTED = {"semi;colon'); drop table x; --", "%s", "?"}
 
 
-def literal(text: str) -> str:
-    """A SQL string literal for both warehouses (standard strings; tab and newline via chr)."""
+def literal(text: str, warehouse: str) -> str:
+    """A SQL string literal for ``warehouse`` (tab and newline via chr). Standard strings, except
+    on Snowflake, where a backslash in a literal escapes the next character: doubled there."""
+    escaped = {"'": "''", "\\": "\\\\" if warehouse == "snowflake" else "\\"}
     parts, chunk = [], ""
     for char in text:
         if char in "\t\n":
             parts += [f"'{chunk}'", f"chr({ord(char)})"]
             chunk = ""
         else:
-            chunk += "''" if char == "'" else char
+            chunk += escaped.get(char, char)
     return " || ".join([*parts, f"'{chunk}'"])
 
 
@@ -61,24 +63,27 @@ def model_sql(warehouse: str) -> str:
         double = f"cast({doubles[i % len(doubles)]} as double precision)"
         if warehouse == "duckdb":
             binary = "cast('\\x00\\xFF\\x41' as blob)"
-            nested = f"{{'k': {literal(key)}, 'vals': [1, 2], 'd': 0.5}}"
+            nested = f"{{'k': {literal(key, warehouse)}, 'vals': [1, 2], 'd': 0.5}}"
             listed = "[1.5, 2.5]"
         elif warehouse == "snowflake":
             binary = "to_binary('00FF41', 'HEX')"
             nested = (
-                f"object_construct('k', {literal(key)}, 'vals', array_construct(1, 2), 'd', 0.5)"
+                f"object_construct('k', {literal(key, warehouse)},"
+                " 'vals', array_construct(1, 2), 'd', 0.5)"
             )
             listed = "array_construct(1.5, 2.5)"
         else:
             binary = "cast('\\x00ff41' as bytea)"
-            nested = f"json_build_object('k', {literal(key)}, 'vals', json_build_array(1, 2))"
+            nested = (
+                f"json_build_object('k', {literal(key, warehouse)}, 'vals', json_build_array(1, 2))"
+            )
             listed = "array[1.5, 2.5]"
         selects.append(
-            f"select cast({literal(key)} as varchar) as {QUOTED_KEY},"
+            f"select cast({literal(key, warehouse)} as varchar) as {QUOTED_KEY},"
             f' {double} as "Mixed Case",'
             f" cast({DECIMAL if i % 2 == 0 else '-0.0000000001'} as decimal(38, 10)) as big,"
             f" {binary} as raw, {nested} as nested, {listed} as listed,"
-            f' {literal(key)} as "the text"'
+            f' {literal(key, warehouse)} as "the text"'
         )
     return "\nunion all\n".join(selects)
 

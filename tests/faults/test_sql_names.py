@@ -31,7 +31,10 @@ def endpoint() -> Iterator[ScriptedEndpoint]:
         yield scripted
 
 
-def sql_string(text: str) -> str:
+def sql_string(text: str, warehouse: str) -> str:
+    """A string literal; on Snowflake a backslash escapes the next character: doubled there."""
+    if warehouse == "snowflake":
+        text = text.replace("\\", "\\\\")
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -39,12 +42,12 @@ def sql_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def model_sql(columns: list[str], rows: list[list[str]]) -> str:
+def model_sql(columns: list[str], rows: list[list[str]], warehouse: str) -> str:
     """A model of text columns with these (hostile) names and values, on both warehouses."""
     return "\nunion all\n".join(
         "select "
         + ", ".join(
-            f"cast({sql_string(value)} as varchar(200)) as {sql_name(column)}"
+            f"cast({sql_string(value, warehouse)} as varchar(200)) as {sql_name(column)}"
             for column, value in zip(columns, row, strict=True)
         )
         for row in rows
@@ -147,7 +150,7 @@ def test_hostile_column_names_keys_and_schema_end_to_end(
     def declare(version: int) -> None:
         project.model(
             "hostile_names",
-            model_sql(COLUMNS, hostile_rows(version)),
+            model_sql(COLUMNS, hostile_rows(version), project.warehouse),
             [
                 project.sync_config(name="chosen", primary_key=KEY, columns=SENT, **config),
                 project.sync_config(name="every_column", primary_key="ünïcødé ✓", **config),
@@ -262,7 +265,7 @@ def test_columns_named_like_internal_aliases(
         project.sync_config(name=f"by_{key}", primary_key=key, include_previous=True, **config)
         for key in ALIAS_KEYS
     ]
-    project.model("aliases", model_sql(columns, alias_rows(1)), syncs)
+    project.model("aliases", model_sql(columns, alias_rows(1), project.warehouse), syncs)
     project.build()
     preview = {
         s["name"]: s
@@ -283,7 +286,7 @@ def test_columns_named_like_internal_aliases(
             assert row == expected[row["id"]], (key, row)
 
     endpoint.reset()
-    project.model("aliases", model_sql(columns, alias_rows(2)), syncs)
+    project.model("aliases", model_sql(columns, alias_rows(2), project.warehouse), syncs)
     project.build()
     project.run()
     after = {row[0]: dict(zip(columns, row, strict=True)) for row in alias_rows(2)}
