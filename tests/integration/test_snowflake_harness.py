@@ -92,6 +92,17 @@ def null_timestamp(connection: Any) -> Any:
     return query(connection, "select null::timestamp_ntz as T, '2024-01-02'::timestamp_ntz as U")
 
 
+def array_column_type(connection: Any) -> Any:
+    query(connection, "create or replace table TA as select array_construct(1.5, 2.5) as L")
+    return [(name, kind) for name, kind, *_ in query(connection, "describe table TA")]
+
+
+def quoted_varchar_name(connection: Any) -> Any:
+    query(connection, """create or replace table TQ ("it's id" varchar(10))""")
+    query(connection, "insert into TQ values ('a')")
+    return query(connection, """select "it's id" from TQ""")
+
+
 def unrunnable_select(connection: Any) -> Any:
     # fakesnow's hash() is DuckDB's unsigned one; above 2^63 its result cannot be sent back
     return query(connection, "select hash(9) as H")
@@ -106,6 +117,8 @@ GAPS: dict[str, tuple[Callable[[Any], Any], Any]] = {
         [(1, "a")],
     ),
     "null timestamp read as 1970-01-01": (null_timestamp, [(None, datetime(2024, 1, 2))]),
+    "array column described without a type": (array_column_type, [("L", "ARRAY")]),
+    "quote in a varchar column's name": (quoted_varchar_name, [("a",)]),
 }
 
 

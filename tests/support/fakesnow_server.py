@@ -21,6 +21,7 @@ from typing import Any
 
 import fakesnow.arrow
 import fakesnow.cursor
+import fakesnow.info_schema
 import fakesnow.server
 import fakesnow.transforms
 import fakesnow.variables
@@ -239,8 +240,60 @@ def variables_outside_literals(inline_variables: Any) -> Any:
     return inline
 
 
+# --- 8: an array column described without a type ------------------------------------------------
+
+DATA_TYPE_CASE = "case when starts_with(columns.data_type, 'DECIMAL')"
+
+
+def arrays_described_as_array(columns_view_sql: str) -> str:
+    """fakesnow gap: a column made by ``array_construct(1.5, 2.5)`` (a DuckDB ``DECIMAL(2,1)[]``)
+    is listed as NUMBER with no precision, so ``describe table`` gives it no type at all and
+    dbt-snowflake's get_columns_in_relation fails ("'NoneType' object has no attribute
+    'lower'"). Snowflake calls every such column ARRAY: say so before any other mapping.
+    """
+    if DATA_TYPE_CASE not in columns_view_sql:
+        raise RuntimeError("fakesnow's information_schema.columns view changed: see workaround 8")
+    return columns_view_sql.replace(
+        DATA_TYPE_CASE,
+        "case when ends_with(columns.data_type, '[]') then 'ARRAY'\n     when"
+        " starts_with(columns.data_type, 'DECIMAL')",
+        1,
+    )
+
+
+# --- 9: a quote in a name whose varchar length is recorded ---------------------------------------
+
+
+def quoted_names_in_text_lengths(insert_text_lengths_sql: Any) -> Any:
+    """fakesnow gap: a ``varchar(n)`` column named ``"it's id"`` fails its ``create table`` with
+    a parser error: fakesnow records the length in an INSERT that puts the names into string
+    literals without doubling their quotes. Double them.
+    """
+
+    def insert(catalog: str, schema: str, table: str, text_lengths: list) -> str:
+        def text(name: str) -> str:
+            return name.replace("'", "''")
+
+        lengths = [(text(name), size) for name, size in text_lengths]
+        return insert_text_lengths_sql(text(catalog), text(schema), text(table), lengths)
+
+    return insert
+
+
 def apply_workarounds() -> None:
     """Install every workaround above into the imported fakesnow."""
+    info_schema = fakesnow.info_schema
+    columns_view = arrays_described_as_array(
+        info_schema.SQL_CREATE_GLOBAL_INFORMATION_SCHEMA_COLUMNS_VIEW
+    )
+    info_schema.SQL_CREATE_GLOBAL_INFORMATION_SCHEMA_COLUMNS_VIEW = columns_view
+    # the server's shared instance made the view on import: make it again
+    fakesnow.server.shared_fs.duck_conn.execute(
+        columns_view.replace("create view if not exists", "create or replace view", 1)
+    )
+    info_schema.insert_text_lengths_sql = quoted_names_in_text_lengths(
+        info_schema.insert_text_lengths_sql
+    )
     fakesnow.cursor.parse_one = rewrite_before_translation(fakesnow.cursor.parse_one)
     cursor = fakesnow.cursor.FakeSnowflakeCursor
     cursor.execute = remember_session(cursor.execute)  # type: ignore[method-assign]
