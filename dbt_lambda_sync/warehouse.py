@@ -27,6 +27,8 @@ INSERT_CHUNK_PARAMETERS = 30_000
 # The adapters the package is tested on; macros/adapter/_unsupported_adapter.sql lists the same.
 # Redshift would run the postgres__ macros through dbt's dispatch: not until it is tested.
 SUPPORTED_ADAPTERS = ("duckdb", "postgres", "snowflake")
+# Adapters on which dbt sends no BEGIN: Warehouse.transaction sends its own.
+EXPLICIT_BEGIN_ADAPTERS = frozenset({"postgres", "snowflake"})
 # Adapters whose driver binds parameters in the pyformat style (%s), not DuckDB's '?'.
 PYFORMAT_ADAPTERS = frozenset({"postgres", "snowflake"})
 
@@ -335,7 +337,9 @@ class Warehouse:
         On PostgreSQL the BEGIN and COMMIT are ours: dbt-postgres sends no BEGIN (it relies on
         psycopg2 opening a transaction implicitly), and once dbt has sent a COMMIT as SQL
         psycopg2 believes a transaction is still open and never opens another, so without an
-        explicit BEGIN every statement would commit on its own.
+        explicit BEGIN every statement would commit on its own. dbt-snowflake runs every
+        statement in autocommit and sends no BEGIN at all. (On Snowflake a DDL statement commits
+        the open transaction: the package's DDL runs outside the ones that must hold.)
         """
         local = self._local
         if getattr(local, "depth", 0):
@@ -346,7 +350,7 @@ class Warehouse:
                 local.depth -= 1
             return
         connections = self._adapter.connections
-        explicit = self.adapter_type == "postgres"
+        explicit = self.adapter_type in EXPLICIT_BEGIN_ADAPTERS
         try:
             if connections.get_thread_connection().transaction_open:
                 # dbt's own helpers may have auto-begun one; it holds nothing of ours.

@@ -26,42 +26,95 @@
 {%- endmacro %}
 
 
-{#- Snowflake: as DuckDB, without PostgreSQL's BEGIN and COMMIT. -#}
+{#-
+  Snowflake: every DDL statement commits the open transaction, so the capture's temporary tables
+  are built between two transactions. The first claims the plan (a runner's next checkpoint then
+  applies nothing of the old plan, so the snapshot holds still while it is read); the second
+  replaces the plan, all at once. dbt-snowflake runs each statement in autocommit and sends no
+  BEGIN; a BEGIN inside an open transaction fails: the caller's (the runner's) is committed
+  first, as the first DDL statement would.
+-#}
 {% macro snowflake__compute_plan(sync_name, model_name, relation, primary_key, columns, now,
                                  invocation) -%}
-  {{ return(dbt_lambda_sync._compute_plan(
-      sync_name, model_name, relation, primary_key, columns, now, invocation)) }}
+  {%- if not execute -%}{{ return(none) }}{%- endif -%}
+  {%- do run_query('commit') -%}
+  {%- do run_query('begin') -%}
+  {%- do dbt_lambda_sync.claim_plan(sync_name, model_name) -%}
+  {%- do run_query('commit') -%}
+  {%- set inputs = dbt_lambda_sync._plan_inputs(
+      sync_name, model_name, relation, primary_key, columns, now, invocation) -%}
+  {%- do dbt_lambda_sync._find_candidates(inputs.sync, relation, inputs.capture, inputs.temp) -%}
+  {%- do run_query('begin') -%}
+  {%- if dbt_lambda_sync.adopt_signature(sync_name, inputs.provenance.signature) -%}
+    {%- do dbt_lambda_sync._write_plan(inputs, relation) -%}
+  {%- else -%}
+    {%- do dbt_lambda_sync._write_blocked_plan(inputs) -%}
+  {%- endif -%}
+  {%- do run_query('commit') -%}
+  {%- do dbt_lambda_sync._drop_capture_tables(inputs.temp) -%}
+  {{ return(none) }}
 {%- endmacro %}
 
 
-{#- The plan's statements, the same on every supported adapter, in the caller's transaction if any. -#}
+{#- The plan's statements, in the caller's transaction if any (DuckDB, PostgreSQL). -#}
 {% macro _compute_plan(sync_name, model_name, relation, primary_key, columns, now, invocation) -%}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
   {%- do dbt_lambda_sync.claim_plan(sync_name, model_name) -%}
-  {%- set capture = dbt_lambda_sync._capture_keys(sync_name, model_name, relation, primary_key, columns) -%}
-  {%- set sync = dbt_lambda_sync.sql_literal(sync_name) -%}
-  {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
-  {%- set now = now or modules.datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M:%S.%f') -%}
-  {%- set signature = dbt_lambda_sync.sync_signature(capture.selected) -%}
-  {%- set provenance = {'invocation': invocation, 'now': now, 'signature': signature,
-                        'definition': dbt_lambda_sync.definition_key(primary_key, columns)} -%}
-
-  {#- 0. A snapshot keyed by another key (or another rendering of it) cannot be diffed: its keys
-      would all look removed, carrying rows of the old key. Plan nothing; the runner refuses the
-      sync until it is reset. -#}
-  {%- if not dbt_lambda_sync.adopt_signature(sync_name, signature) -%}
-    {%- do run_query("delete from " ~ plans ~ " where sync_name = " ~ sync) -%}
-    {%- do dbt_lambda_sync._record_computed_plan(sync_name, model_name, provenance, 0) -%}
+  {%- set inputs = dbt_lambda_sync._plan_inputs(
+      sync_name, model_name, relation, primary_key, columns, now, invocation) -%}
+  {#- 0. A snapshot keyed by another key (or another rendering of it) cannot be diffed. -#}
+  {%- if not dbt_lambda_sync.adopt_signature(sync_name, inputs.provenance.signature) -%}
+    {%- do dbt_lambda_sync._write_blocked_plan(inputs) -%}
     {{ return(none) }}
   {%- endif -%}
+  {%- do dbt_lambda_sync._find_candidates(inputs.sync, relation, inputs.capture, inputs.temp) -%}
+  {%- do dbt_lambda_sync._write_plan(inputs, relation) -%}
+  {%- do dbt_lambda_sync._drop_capture_tables(inputs.temp) -%}
+  {{ return(none) }}
+{%- endmacro %}
 
-  {#- 1. and 2.: the temporary tables of candidate keys and of their rows -#}
-  {%- set temp = {'key_table': dbt_lambda_sync.capture_temp_relation('dls_capture_keys'),
-                  'candidate_table': dbt_lambda_sync.capture_temp_relation('dls_capture_candidates')} -%}
-  {%- do dbt_lambda_sync._find_candidates(sync, relation, capture, temp) -%}
 
+{#-
+  What a capture works from: how the model is read (_capture_keys), the sync as a literal, its
+  temporary tables and the provenance record_plan stores (the signature among it). Reads only.
+-#}
+{% macro _plan_inputs(sync_name, model_name, relation, primary_key, columns, now, invocation) -%}
+  {%- set capture = dbt_lambda_sync._capture_keys(sync_name, model_name, relation, primary_key, columns) -%}
+  {%- set now = now or modules.datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M:%S.%f') -%}
+  {{ return({
+      'sync_name': sync_name,
+      'model_name': model_name,
+      'sync': dbt_lambda_sync.sql_literal(sync_name),
+      'capture': capture,
+      'now': now,
+      'temp': {'key_table': dbt_lambda_sync.capture_temp_relation('dls_capture_keys'),
+               'candidate_table': dbt_lambda_sync.capture_temp_relation('dls_capture_candidates')},
+      'provenance': {'invocation': invocation, 'now': now,
+                     'signature': dbt_lambda_sync.sync_signature(capture.selected),
+                     'definition': dbt_lambda_sync.definition_key(primary_key, columns)}}) }}
+{%- endmacro %}
+
+
+{#-
+  A snapshot keyed by another key (or another rendering of it) cannot be diffed: its keys would
+  all look removed, carrying rows of the old key. Plan nothing; the runner refuses the sync until
+  it is reset.
+-#}
+{% macro _write_blocked_plan(inputs) -%}
+  {%- do run_query("delete from " ~ dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans')
+      ~ " where sync_name = " ~ inputs.sync) -%}
+  {%- do dbt_lambda_sync._record_computed_plan(
+      inputs.sync_name, inputs.model_name, inputs.provenance, 0) -%}
+{%- endmacro %}
+
+
+{#- Replaces the stored plan from the capture's temporary tables (DML only). -#}
+{% macro _write_plan(inputs, relation) -%}
+  {%- set sync = inputs.sync -%}
+  {%- set temp = inputs.temp -%}
+  {%- set plans = dbt_lambda_sync.lambda_sync_relation('lambda_sync_plans') -%}
   {#- 3. The plan. -#}
-  {%- do dbt_lambda_sync.carry_unsettled(sync_name) -%}
+  {%- do dbt_lambda_sync.carry_unsettled(inputs.sync_name) -%}
   {%- do run_query("delete from " ~ plans ~ " where sync_name = " ~ sync) -%}
   {%- do run_query(dbt_lambda_sync._insert_plan(sync, temp.candidate_table)) -%}
 
@@ -81,9 +134,17 @@
         ~ " and target.primary_key = refreshed.primary_key") -%}
   {%- endif -%}
 
-  {%- set invalid_rows = dbt_lambda_sync._record_unplanned_rows(sync, relation, capture, temp, now) -%}
-  {%- do dbt_lambda_sync._record_computed_plan(sync_name, model_name, provenance, invalid_rows) -%}
-  {{ return(none) }}
+  {%- set invalid_rows = dbt_lambda_sync._record_unplanned_rows(
+      sync, relation, inputs.capture, temp, inputs.now) -%}
+  {%- do dbt_lambda_sync._record_computed_plan(
+      inputs.sync_name, inputs.model_name, inputs.provenance, invalid_rows) -%}
+{%- endmacro %}
+
+
+{#- Drops the capture's temporary tables (made by _find_candidates). -#}
+{% macro _drop_capture_tables(temp) -%}
+  {%- do run_query("drop table " ~ temp.candidate_table) -%}
+  {%- do run_query("drop table " ~ temp.key_table) -%}
 {%- endmacro %}
 
 
@@ -117,7 +178,7 @@
 
 {#-
   Fills the capture's temporary tables (temp.key_table, temp.candidate_table: dropped by
-  _record_unplanned_rows).
+  _drop_capture_tables).
   1. Every model row's key and hash (typed columns, no JSON) against the snapshot's keys and
      hashes, in one full outer join. Keeps what can be in the plan: keys on one side only,
      duplicated keys (grouping on the key), and keys whose hash differs, with the snapshot's
@@ -249,8 +310,8 @@
 
 {#-
   5. The rows that cannot be planned, where a user can find them: every row of a duplicated key,
-     and every row with a null key (lambda_sync_invalid_rows, replaced each time). Drops the
-     capture's temporary tables; returns how many rows there are.
+     and every row with a null key (lambda_sync_invalid_rows, replaced each time); returns how
+     many rows there are.
 -#}
 {% macro _record_unplanned_rows(sync, relation, capture, temp, now) -%}
   {%- set invalid_rows = dbt_lambda_sync.lambda_sync_relation('lambda_sync_invalid_rows') -%}
@@ -262,9 +323,6 @@
         "(select * from " ~ relation ~ " where " ~ capture.key_text ~ " in (select primary_key from "
         ~ temp.key_table ~ " where key_rows > 1)) as dls_duplicate_rows") -%}
   {%- endif -%}
-  {%- do run_query("drop table " ~ temp.candidate_table) -%}
-  {%- do run_query("drop table " ~ temp.key_table) -%}
-
   {%- set null_keys = run_query("select count(*) from " ~ relation ~ " where "
       ~ capture.null_key).columns[0].values()[0] -%}
   {%- if null_keys | int > 0 -%}

@@ -6,8 +6,9 @@
   version of this package or engine (64 bits: equal hashes over different content are not a
   practical concern for one key's consecutive versions).
   A signature is hashed in with the values: what the JSON depends on besides them (this scheme,
-  the engine's version, the session time zone, the columns' names and types). When any of them
-  changes, every row is compared by its JSON once, and its snapshot hash is rewritten.
+  the engine's version, the session time zone, the columns' names as events spell them and their
+  types). When any of them changes, every row is compared by its JSON once, and its snapshot hash
+  is rewritten.
 -#}
 {% macro row_hash_expression(columns) -%}
   {{ return(adapter.dispatch('row_hash_expression', 'dbt_lambda_sync')(columns)) }}
@@ -61,7 +62,7 @@
   {%- set parts = ['dls-row-hash-1', adapter.type()] -%}
   {%- for value in context.rows[0] -%}{%- do parts.append(value | string) -%}{%- endfor -%}
   {%- for column in columns -%}
-    {%- do parts.append(column.name ~ ' ' ~ column.data_type) -%}
+    {%- do parts.append(dbt_lambda_sync.event_column_name(column.name) ~ ' ' ~ column.data_type) -%}
   {%- endfor -%}
   {{ return(local_md5(parts | join('|'))) }}
 {%- endmacro %}

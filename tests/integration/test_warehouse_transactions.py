@@ -1,4 +1,4 @@
-"""Warehouse.transaction() through dbt's own adapters: all or nothing, on both warehouses."""
+"""Warehouse.transaction() through dbt's own adapters: all or nothing, on every warehouse."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ pytestmark = pytest.mark.integration
 
 
 def open_warehouse(project: SyncProject, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
-    for name in ("DBT_DUCKDB_PATH", "DBT_PG_SCHEMA", "DBT_LAMBDA_SYNC_SCHEMA"):
-        monkeypatch.setenv(name, project.env[name])
+    for name, value in project.env.items():
+        if name.startswith("DBT_") and name != "DBT_PROFILES_DIR":  # what profiles.yml reads
+            monkeypatch.setenv(name, value)
     args = ProjectArgs(str(project.root), str(project.root), target=project.warehouse)
     return Warehouse.open(args)
 

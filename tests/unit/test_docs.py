@@ -6,7 +6,8 @@ events and answers shown validate against theirs, shell lines use real `dbt-lamb
 commands and options and real make targets, and paths named in the docs exist. Some pages are
 checked against their source: docs/configuration.md (every schema property, its type and
 default), docs/cli.md (every command and option), docs/tables.md (the dbt sources' columns),
-docs/architecture.md (every module), CONTRIBUTING.md (every make target).
+docs/architecture.md (every module), docs/adding-a-warehouse.md (every macro an adapter
+implements), CONTRIBUTING.md (every make target).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jsonschema import Draft202012Validator
 from dbt_lambda_sync.cli import main as cli_main
 from dbt_lambda_sync.definition_schema import sync_definition_schema
 from dbt_lambda_sync.definitions import META_KEY
+from tests.unit.test_macro_layout import PUBLIC_FILES, UNSUPPORTED, macros_in
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -389,6 +391,20 @@ def test_architecture_lists_every_module_of_the_package() -> None:
     assert not modules - rows, f"add a row to docs/architecture.md for {sorted(modules - rows)}"
     gone = {row for row in rows if row.endswith(".py") and not (package / row).exists()}
     assert not gone, f"docs/architecture.md lists modules that are gone: {sorted(gone)}"
+
+
+def test_adding_a_warehouse_lists_every_macro_an_adapter_implements() -> None:
+    """Its table names each public macro whose default__ only raises the unsupported error."""
+    per_adapter = {
+        path.stem
+        for path in PUBLIC_FILES
+        for m in macros_in(path)
+        if m["name"] == f"default__{path.stem}" and " ".join(m["body"].split()) == UNSUPPORTED
+    }
+    page = (ROOT / "docs" / "adding-a-warehouse.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(\w+)\(", page, re.MULTILINE))
+    assert per_adapter, "no macro found with a raising default__"
+    assert listed == per_adapter, f"docs/adding-a-warehouse.md: {sorted(listed ^ per_adapter)}"
 
 
 def test_contributing_describes_every_make_target() -> None:
