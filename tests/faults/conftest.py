@@ -49,11 +49,6 @@ engine_only = pytest.mark.parametrize("project", ENGINE_WAREHOUSES, indirect=Tru
 # Failures on Snowflake that are the package's, not the test's (see each reason): expected to fail
 # (strictly, so a fix is noticed) until the package is fixed. Test node ids without the param.
 KNOWN_SNOWFLAKE_FAILURES: dict[str, str] = {
-    "tests/faults/test_lifecycle_faults.py::test_a_failed_adoption_changes_nothing": (
-        "package: Warehouse.transaction() sends no BEGIN on Snowflake (dbt-snowflake's begin()"
-        " and commit() are no-ops on an autocommit connection), so each statement of"
-        " adopt_renamed_sync commits alone and a failed adoption leaves the snapshot moved"
-    ),
     "tests/faults/test_sql_names.py::test_hostile_column_names_keys_and_schema_end_to_end": (
         "package: lambda_sync_relation renders lambda_sync_schema unquoted on Snowflake"
         " (dbt-snowflake quotes nothing by default), so a schema named with '?' or '%' fails"
