@@ -64,8 +64,13 @@ def test_concurrent_first_builds_share_the_sync_schema(
     project: SyncProject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Two dbt invocations (two projects) create the same, new lambda sync schema at once."""
-    if project.warehouse != "postgres":
+    if project.warehouse == "duckdb":
         pytest.skip("DuckDB allows one writer process: two invocations cannot overlap")
+    if project.warehouse == "snowflake":
+        pytest.skip(
+            "fakesnow fails concurrent DDL at once (a DuckDB catalog write-write conflict on"
+            " 'create schema if not exists'), where Snowflake's is atomic: not provable here"
+        )
     other = SyncProject(tmp_path_factory.mktemp("other") / "project", "postgres", project.ministack)
     other.env["DBT_LAMBDA_SYNC_SCHEMA"] = project.sync_schema
     try:

@@ -4,7 +4,8 @@ Two halves. First, each fakesnow gap the launcher works around is shown on stock
 shown gone with the workaround, through the Snowflake connector (fast: no dbt start-up), so a
 workaround that stops being needed, or stops working, is noticed. Then one small dbt project
 (seed, view, table, incremental merge, a failing statement) goes through the real adapter in two
-dbt invocations. The package itself is not installed there: its macros do not speak Snowflake yet.
+dbt invocations, without the package: this proves the emulator and the adapter, the package's
+Snowflake leg is every ``project`` scenario (tests/integration/conftest.py WAREHOUSES).
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ def quoted_varchar_name(connection: Any) -> Any:
     return query(connection, """select "it's id" from TQ""")
 
 
+def dollar_word_in_literal(connection: Any) -> Any:
+    # a Lambda version in a string, not a session variable
+    return query(connection, "select 'fn:$LATEST' as Q")
+
+
 def unrunnable_select(connection: Any) -> Any:
     # fakesnow's hash() is DuckDB's unsigned one; above 2^63 its result cannot be sent back
     return query(connection, "select hash(9) as H")
@@ -117,6 +123,7 @@ GAPS: dict[str, tuple[Callable[[Any], Any], Any]] = {
         [(1, "a")],
     ),
     "null timestamp read as 1970-01-01": (null_timestamp, [(None, datetime(2024, 1, 2))]),
+    "$word in a string literal read as a variable": (dollar_word_in_literal, [("fn:$LATEST",)]),
     "array column described without a type": (array_column_type, [("L", "ARRAY")]),
     "quote in a varchar column's name": (quoted_varchar_name, [("a",)]),
 }
@@ -229,7 +236,7 @@ def dbt_project(
         "snowflake",
         files={"dbt_project.yml": DBT_PROJECT_YML, "profiles.yml": PROFILES_YML.read_text()},
     )
-    # Not the package: its on-run-start hook and macros are PostgreSQL/DuckDB SQL for now.
+    # Without the package: the harness alone, so that a failure here is the emulator's or dbt's.
     (root / "packages.yml").unlink()
     (root / "dbt_packages" / "dbt_lambda_sync").unlink()
     project.env.update(server.profile_env(schema=project.schema))
