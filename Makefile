@@ -14,8 +14,8 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Unit and integration tests on DuckDB and PostgreSQL; ministack gets a venv of its own
-# (.venv-ministack) on first use.
+# Unit and integration tests on DuckDB, PostgreSQL and Snowflake (fakesnow); ministack and
+# fakesnow get venvs of their own (.venv-ministack, .venv-fakesnow) on first use.
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -13,6 +13,17 @@ from dbt_lambda_sync.warehouse import Warehouse
 FAILURE_STAGE = "lambda_sync_failures_stage"
 
 
+def prepare_failure_stage(wh: Warehouse) -> None:
+    """Creates record_failures' staging table for this session, if missing. Call it outside the
+    checkpoint's transaction: on Snowflake every DDL statement commits the open transaction.
+    """
+    # Unqualified: a temporary table lives in the session's own schema on every warehouse.
+    wh.execute(
+        f"create temporary table if not exists {FAILURE_STAGE} (primary_key_value varchar,"
+        " operation varchar, reason varchar, attempts integer, row_json varchar)"
+    )
+
+
 def record_failures(
     wh: Warehouse,
     errors: Any,
@@ -26,17 +37,12 @@ def record_failures(
     """Upserts the failures into lambda_sync_errors, set-based: the failures go to a
     temporary staging table (one bulk insert), then one UPDATE of the keys already there and
     one INSERT of the others, whatever the number of rows. Call it inside the checkpoint's
-    transaction: the staging rows are deleted before it commits.
+    transaction, after prepare_failure_stage: the staging rows are deleted before it commits.
     """
     if not failures:
         return
     latest = {f.primary_key: f for f in failures}  # one row per key; the last failure wins
-    # Unqualified: a temporary table lives in the session's own schema on both warehouses.
     stage = FAILURE_STAGE
-    wh.execute(
-        f"create temporary table if not exists {stage} (primary_key_value varchar,"
-        " operation varchar, reason varchar, attempts integer, row_json varchar)"
-    )
     wh.insert_rows(
         stage,
         ["primary_key_value", "operation", "reason", "attempts", "row_json"],

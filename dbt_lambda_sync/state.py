@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from dbt_lambda_sync.checkpoint import INVOCATION_COLUMNS, Checkpoint, seq_ranges
-from dbt_lambda_sync.error_log import record_failures
+from dbt_lambda_sync.error_log import prepare_failure_stage, record_failures
 from dbt_lambda_sync.errors import LeaseHeldError
 from dbt_lambda_sync.leases import LeaseHolder
 from dbt_lambda_sync.vocabulary import RUNNING
@@ -400,6 +400,8 @@ class SyncState:
         plan): they stay pending and the next run sends them again. Everything else is written.
         """
         wh = self.warehouse
+        if checkpoint.failures:
+            prepare_failure_stage(wh)  # DDL: before the transaction (Snowflake commits on DDL)
         with wh.transaction():
             applied = self._renew_lease(lease_holder, lease_seconds) == plan_version
             if checkpoint.confirmed and applied:

@@ -12,5 +12,28 @@
 
 
 {% macro default__sql_literal(value) -%}
+  {%- do dbt_lambda_sync._unsupported_adapter() -%}
+{%- endmacro %}
+
+
+{#- DuckDB: standard SQL's doubled quote is the whole escape (backslashes are literal). -#}
+{% macro duckdb__sql_literal(value) -%}
+  {{ return(dbt_lambda_sync._doubled_quote_literal(value)) }}
+{%- endmacro %}
+
+
+{#- PostgreSQL: as DuckDB, with standard_conforming_strings (the default since 9.1). -#}
+{% macro postgres__sql_literal(value) -%}
+  {{ return(dbt_lambda_sync._doubled_quote_literal(value)) }}
+{%- endmacro %}
+
+
+{#- Snowflake: a backslash starts an escape sequence in '...' literals; double it too. -#}
+{% macro snowflake__sql_literal(value) -%}
+  {{ return("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "''")) ~ "'") }}
+{%- endmacro %}
+
+
+{% macro _doubled_quote_literal(value) -%}
   {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {%- endmacro %}

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from dbt_lambda_sync.checkpoint import Failure
-from dbt_lambda_sync.error_log import FAILURE_STAGE, record_failures
+from dbt_lambda_sync.error_log import FAILURE_STAGE, prepare_failure_stage, record_failures
 from tests.support.recording_warehouse import RecordingWarehouse
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)
@@ -34,9 +34,8 @@ def test_failures_are_staged_then_updated_inserted_and_cleared() -> None:
     wh = RecordingWarehouse()
     record(wh, [Failure("1", "added", "boom", '{"id": 1}', 2)])
     kinds = [kind for kind, _, _ in wh.calls]
-    assert kinds == ["execute", "insert", "execute", "execute", "execute"]
-    create, insert, update, upsert, clear = wh.calls
-    assert create[1].startswith(f"create temporary table if not exists {FAILURE_STAGE} ")
+    assert kinds == ["insert", "execute", "execute", "execute"]
+    insert, update, upsert, clear = wh.calls
     assert insert[1] == FAILURE_STAGE
     assert insert[2] == (
         ["primary_key_value", "operation", "reason", "attempts", "row_json"],
@@ -48,6 +47,16 @@ def test_failures_are_staged_then_updated_inserted_and_cleared() -> None:
     assert "where not exists" in upsert[1]
     assert upsert[2] == ["crm", "customers", "r9", "r9", NOW, NOW, "crm"]
     assert clear[1] == f"delete from {FAILURE_STAGE}"
+
+
+def test_the_stage_is_made_apart_from_the_upsert() -> None:
+    """DDL of its own: on Snowflake it would commit the checkpoint's transaction."""
+    wh = RecordingWarehouse()
+    warehouse: Any = wh
+    prepare_failure_stage(warehouse)
+    [(kind, sql, _)] = wh.calls
+    assert kind == "execute"
+    assert sql.startswith(f"create temporary table if not exists {FAILURE_STAGE} ")
 
 
 def test_one_row_per_key_and_the_last_failure_wins() -> None:
