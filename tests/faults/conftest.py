@@ -57,15 +57,6 @@ DETACHED_TRANSACTION = (
     " the lock. Only when a kill lands inside a transaction: timing-dependent"
 )
 KNOWN_SNOWFLAKE_FAILURES: dict[str, tuple[str, bool]] = {
-    "tests/faults/test_sql_names.py::test_hostile_column_names_keys_and_schema_end_to_end": (
-        "package: lambda_sync_relation renders lambda_sync_schema unquoted on Snowflake"
-        " (dbt-snowflake quotes nothing by default), so a schema named with '?' or '%' fails"
-        " the on-run-start: create schema if not exists DB.it_..._ls?%ü (syntax error at '?');"
-        " and sql_literal does not double backslashes on Snowflake, where a backslash escapes in"
-        " a literal: the column back\\slash is sent as 'backslash' (and a name ending in a"
-        " backslash would end the literal late: an injection)",
-        True,
-    ),
     "tests/faults/test_crashes.py::test_kill_9_at_random_moments_loses_nothing": (
         DETACHED_TRANSACTION,
         False,
