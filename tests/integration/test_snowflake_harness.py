@@ -32,18 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.snowflake]
 
 def connect(server: FakesnowServer, *, schema: str, timeout: int = 30) -> Any:
     """A plain Snowflake connection to ``server`` (fakesnow creates the database at login)."""
-    connection = snowflake.connector.connect(
-        account="fakesnow",
-        user="fake",
-        password="snow",
-        host="127.0.0.1",
-        port=server.port,
-        protocol="http",
-        database=DATABASE,
-        schema=schema,
-        login_timeout=timeout,
-        network_timeout=timeout,
-    )
+    connection = server.connect(schema=schema, timeout=timeout)
     connection.cursor().execute(f"create schema if not exists {DATABASE}.{schema}")
     return connection
 
@@ -235,11 +224,11 @@ def dbt_project(
         root,
         "snowflake",
         files={"dbt_project.yml": DBT_PROJECT_YML, "profiles.yml": PROFILES_YML.read_text()},
+        fakesnow=server,
     )
     # Without the package: the harness alone, so that a failure here is the emulator's or dbt's.
     (root / "packages.yml").unlink()
     (root / "dbt_packages" / "dbt_lambda_sync").unlink()
-    project.env.update(server.profile_env(schema=project.schema))
     (root / "seeds").mkdir()
     (root / "seeds" / "people.csv").write_text(PEOPLE_CSV)
     for name, sql in MODELS.items():

@@ -169,7 +169,9 @@ class FakesnowServer(Service):
             "DBT_SNOWFLAKE_SCHEMA": schema,
         }
 
-    def connect(self, *, database: str = DATABASE, timeout: int = 30) -> Any:
+    def connect(
+        self, *, database: str = DATABASE, schema: str | None = None, timeout: int = 30
+    ) -> Any:
         """A plain Snowflake connector connection (fakesnow creates the database at login).
 
         The connector comes with dbt-snowflake in the project's virtualenv (the dev extra).
@@ -186,6 +188,7 @@ class FakesnowServer(Service):
             port=self.port,
             protocol="http",
             database=database,
+            schema=schema,
             login_timeout=timeout,
             network_timeout=timeout,
         )
