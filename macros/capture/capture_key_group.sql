@@ -39,7 +39,7 @@
 
 {#- Snowflake: integers are NUMBER with scale 0; dates and booleans print one way. -#}
 {% macro snowflake__capture_key_group(key_column, key_text) -%}
-  {%- if (key_column.dtype | upper) == 'NUMBER' and key_column.numeric_scale == 0 -%}
+  {%- if dbt_lambda_sync._snowflake_integer(key_column) -%}
     {{ return(dbt_lambda_sync.quote_identifier(key_column.name)) }}
   {%- endif -%}
   {{ return(dbt_lambda_sync._key_group_of_types(key_column, key_text, ['date', 'boolean'])) }}

@@ -40,7 +40,7 @@
 {% macro snowflake__sync_signature(columns) -%}
   {%- set key = columns[0] -%}
   {%- set type = dbt_lambda_sync._key_render_type(key.data_type) -%}
-  {%- if (key.dtype | upper) == 'NUMBER' and key.numeric_scale == 0 -%}
+  {%- if dbt_lambda_sync._snowflake_integer(key) -%}
     {%- set type = 'integer' -%}
   {%- endif -%}
   {{ return(dbt_lambda_sync._signature(columns, type)) }}

@@ -30,7 +30,7 @@
 
 {#- Snowflake: a backslash starts an escape sequence in '...' literals; double it too. -#}
 {% macro snowflake__sql_literal(value) -%}
-  {{ return("'" ~ (value | string | replace("\\", "\\\\") | replace("'", "''")) ~ "'") }}
+  {{ return(dbt_lambda_sync._doubled_quote_literal(value | string | replace("\\", "\\\\"))) }}
 {%- endmacro %}
 
 

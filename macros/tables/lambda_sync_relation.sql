@@ -29,12 +29,7 @@
 {% macro snowflake__lambda_sync_relation(identifier) -%}
   {%- set schema = dbt_lambda_sync.lambda_sync_schema() -%}
   {%- set plain = modules.re.match('^[A-Za-z_][A-Za-z0-9_$]*$', schema) is not none -%}
-  {{ return(api.Relation.create(
-      database=target.database,
-      schema=schema,
-      identifier=identifier,
-      type='table',
-      quote_policy={'schema': not plain})) }}
+  {{ return(dbt_lambda_sync._sync_relation_as_configured(identifier).quote(schema=not plain)) }}
 {%- endmacro %}
 
 
